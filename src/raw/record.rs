@@ -1,0 +1,290 @@
+//! A record: one allocation holding a key's bytes and a cell for its latest side data.
+//!
+//! ```text
+//! +----------------------------- one allocation -----------------------------+
+//! | RecordHeader { hash, init_word, key_len, cell } | key bytes (key_len)      |
+//! +--------------------------------------------------------------------------+
+//! ```
+//!
+//! # Invariants
+//!
+//! - The key, its hash and `init_word` never change after the record is published, so any
+//!   thread holding a guard may read them without synchronisation beyond the publishing
+//!   release store.
+//! - A record lives in exactly one live slot of the current table at a time (a migration
+//!   moves the pointer, never the memory), and is retired exactly once: by the removal that
+//!   turned its slot into a tombstone, or by the table's owner when the store is dropped.
+//! - `cell` holds the side data of one generation (a result, or a failure). It is written only
+//!   by the owner of that generation while the slot word still shows that owner's claim (see
+//!   [`Record::publish_cell`]), so a word that reads Completed at generation g always comes
+//!   with the cell of generation g.
+
+use std::alloc::{self, Layout};
+use std::ptr::{self, NonNull};
+
+use crate::sync::epoch::{self, Guard};
+use crate::sync::{AtomicPtr, AtomicU64, Ordering};
+
+/// The fixed part of a record. The key bytes follow it in the same allocation.
+#[repr(C)]
+pub(crate) struct RecordHeader<V> {
+    /// The key's full hash: a migration re-homes the record without hashing the key again.
+    hash: u64,
+    /// The word a helper publishes if it finds this record in a slot whose word is still
+    /// empty (an insert caught between its two steps). Atomic because an insert that lost its
+    /// slot to a migration retries with the same record and possibly another word, while a
+    /// helper that saw the old slot may still be reading it.
+    init_word: AtomicU64,
+    /// Length of the key bytes that follow the header.
+    key_len: usize,
+    /// Unique among all records this process ever allocates. A claim carries it so that a
+    /// claim on a removed record can never match a new record of the same id, whose
+    /// generations start over.
+    incarnation: u64,
+    /// The side data of the latest generation that wrote one; null until then.
+    cell: AtomicPtr<Cell<V>>,
+    /// Under loom, cleared when the record is reclaimed so that a late reader fails the model.
+    #[cfg(loom)]
+    alive: loom::sync::atomic::AtomicBool,
+}
+
+/// Side data written by the owner of one generation.
+pub(crate) struct Cell<V> {
+    /// The generation whose owner wrote this cell.
+    pub(crate) generation: u64,
+    pub(crate) value: V,
+}
+
+/// A borrowed view of a live record, valid while the guard it was loaded under is alive.
+pub(crate) struct Record<'g, V> {
+    header: &'g RecordHeader<V>,
+}
+
+impl<V> Clone for Record<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V> Copy for Record<'_, V> {}
+
+fn layout_for<V>(key_len: usize) -> (Layout, usize) {
+    let header = Layout::new::<RecordHeader<V>>();
+    let bytes = Layout::array::<u8>(key_len).expect("key length checked by the store");
+    let (layout, offset) = header
+        .extend(bytes)
+        .expect("key length checked by the store");
+    (layout.pad_to_align(), offset)
+}
+
+/// Allocates a record for `key`. This is the only allocation a first claim makes.
+pub(crate) fn allocate<V>(key: &[u8], hash: u64, init_word: u64) -> NonNull<RecordHeader<V>> {
+    let (layout, offset) = layout_for::<V>(key.len());
+    // SAFETY: the layout has a non-zero size (the header is not a ZST).
+    let raw = unsafe { alloc::alloc(layout) };
+    let Some(raw) = NonNull::new(raw) else {
+        alloc::handle_alloc_error(layout)
+    };
+    let header = raw.cast::<RecordHeader<V>>();
+    // SAFETY: `raw` is a fresh allocation of `layout`, which starts with a `RecordHeader<V>`
+    // and has `key.len()` bytes at `offset`; nothing else can see it yet.
+    unsafe {
+        header.as_ptr().write(RecordHeader {
+            hash,
+            init_word: AtomicU64::new(init_word),
+            key_len: key.len(),
+            incarnation: next_incarnation(),
+            cell: AtomicPtr::new(ptr::null_mut()),
+            #[cfg(loom)]
+            alive: loom::sync::atomic::AtomicBool::new(true),
+        });
+        ptr::copy_nonoverlapping(key.as_ptr(), raw.as_ptr().add(offset), key.len());
+    }
+    header
+}
+
+/// Sets the word an insert of this record publishes.
+///
+/// # Safety
+///
+/// `record` must come from [`allocate`] and not have been freed.
+pub(crate) unsafe fn set_init_word<V>(record: NonNull<RecordHeader<V>>, word: u64) {
+    // SAFETY: the record is alive per the contract. Release pairs with the acquire in
+    // `Record::init_word`, although only the inserting thread ever publishes this word and it
+    // does so with its own release CAS.
+    unsafe { (*record.as_ptr()).init_word.store(word, Ordering::Release) };
+}
+
+/// Frees a record and its cell.
+///
+/// # Safety
+///
+/// No thread may reach `record` any more: it was never published, or it was unlinked and
+/// every guard that could have loaded it has been dropped.
+pub(crate) unsafe fn free<V>(record: *mut RecordHeader<V>) {
+    // SAFETY: per the contract we are the last user; the cell pointer, if set, was boxed by
+    // `publish_cell` and is owned by this record.
+    unsafe {
+        let cell = (*record).cell.load(Ordering::Relaxed);
+        if !cell.is_null() {
+            drop(Box::from_raw(cell));
+        }
+        let (layout, _) = layout_for::<V>((*record).key_len);
+        #[cfg(loom)]
+        {
+            // Leave the memory in place so a racing reader trips the `alive` check
+            // instead of reading freed memory.
+            (*record).alive.store(false, Ordering::SeqCst);
+            let _ = layout;
+            return;
+        }
+        #[cfg(not(loom))]
+        {
+            ptr::drop_in_place(record);
+            alloc::dealloc(record.cast::<u8>(), layout);
+        }
+    }
+}
+
+/// Retires a record that has just been unlinked from its slot.
+///
+/// # Safety
+///
+/// The record must be unreachable for threads that pin after this call, and be retired once.
+pub(crate) unsafe fn retire<V>(guard: &Guard, record: *mut RecordHeader<V>) {
+    // SAFETY: forwarded contract; `free::<V>` releases exactly what `allocate::<V>` made.
+    unsafe { epoch::retire(guard, record, free::<V>) };
+}
+
+/// Incarnations are handed out in blocks, so allocating a record touches no shared counter
+/// except once per block.
+#[cfg(not(loom))]
+fn next_incarnation() -> u64 {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicU64 as StdAtomicU64;
+
+    const BLOCK: u64 = 1024;
+    static NEXT_BLOCK: StdAtomicU64 = StdAtomicU64::new(1);
+    thread_local! {
+        static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    RANGE.with(|range| {
+        let (mut next, mut end) = range.get();
+        if next == end {
+            // Relaxed: uniqueness needs only the atomicity of the increment.
+            next = NEXT_BLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * BLOCK;
+            end = next + BLOCK;
+        }
+        range.set((next + 1, end));
+        next
+    })
+}
+
+#[cfg(loom)]
+fn next_incarnation() -> u64 {
+    loom::lazy_static! {
+        static ref NEXT: AtomicU64 = AtomicU64::new(1);
+    }
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+unsafe fn free_cell<V>(cell: *mut Cell<V>) {
+    // SAFETY: the cell was boxed by `publish_cell` and unlinked before being retired.
+    drop(unsafe { Box::from_raw(cell) });
+}
+
+impl<'g, V> Record<'g, V> {
+    /// Views a published record.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must have been loaded from a slot under `_guard`, and the slot's word must have
+    /// shown the record as live or pending when it was loaded.
+    pub(crate) unsafe fn from_ptr(ptr: *mut RecordHeader<V>, _guard: &'g Guard) -> Self {
+        // SAFETY: per the contract the record was published and cannot be freed while the
+        // guard lives.
+        let header = unsafe { &*ptr };
+        #[cfg(loom)]
+        assert!(
+            header.alive.load(Ordering::SeqCst),
+            "record read after it was reclaimed"
+        );
+        Record { header }
+    }
+
+    pub(crate) fn key(&self) -> &'g [u8] {
+        let (_, offset) = layout_for::<V>(self.header.key_len);
+        let base = (self.header as *const RecordHeader<V>).cast::<u8>();
+        // SAFETY: `allocate` wrote `key_len` bytes at `offset` before publication and they are
+        // never written again; the guard keeps the allocation alive for `'g`.
+        unsafe { std::slice::from_raw_parts(base.add(offset), self.header.key_len) }
+    }
+
+    pub(crate) fn incarnation(&self) -> u64 {
+        self.header.incarnation
+    }
+
+    pub(crate) fn hash(&self) -> u64 {
+        self.header.hash
+    }
+
+    pub(crate) fn init_word(&self) -> u64 {
+        self.header.init_word.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut RecordHeader<V> {
+        (self.header as *const RecordHeader<V>).cast_mut()
+    }
+
+    /// The cell, if one was written. The caller checks its generation against the word.
+    pub(crate) fn cell(&self, guard: &'g Guard) -> Option<&'g Cell<V>> {
+        let _ = guard;
+        // Acquire pairs with the release in `publish_cell`, so the value is fully written.
+        let cell = self.header.cell.load(Ordering::Acquire);
+        // SAFETY: a non-null cell was boxed by `publish_cell`; a replaced cell is retired, not
+        // freed, so it outlives the guard it was loaded under.
+        unsafe { cell.as_ref() }
+    }
+
+    /// Installs `value` as the side data of `generation`, as long as `still_owner` keeps
+    /// answering true. Returns false (and drops the value) once it answers false.
+    ///
+    /// `still_owner` must re-read the slot word and confirm it still shows the caller's claim.
+    /// Asking after loading the current cell and before swapping it out is what keeps a stale
+    /// owner from overwriting the cell of a newer generation: if a newer owner has replaced the
+    /// cell in between, the swap fails and the next check sees the newer claim.
+    pub(crate) fn publish_cell(
+        &self,
+        generation: u64,
+        value: V,
+        guard: &'g Guard,
+        mut still_owner: impl FnMut() -> bool,
+    ) -> bool {
+        let fresh = Box::into_raw(Box::new(Cell { generation, value }));
+        loop {
+            let current = self.header.cell.load(Ordering::Acquire);
+            if !still_owner() {
+                // SAFETY: `fresh` was never published.
+                drop(unsafe { Box::from_raw(fresh) });
+                return false;
+            }
+            // AcqRel: release publishes the cell's contents to readers that acquire it;
+            // acquire orders the next `still_owner` read after a newer owner's claim.
+            match self.header.cell.compare_exchange(
+                current,
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if !current.is_null() {
+                        // SAFETY: `current` is now unlinked from this record, and only the
+                        // thread whose swap removed it retires it.
+                        unsafe { epoch::retire(guard, current, free_cell::<V>) };
+                    }
+                    return true;
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The store trait every backend implements, and its implementation for [`MemoryStore`].
+//!
+//! The trait is object safe: `Arc<dyn IdempotencyStore>` works, which is how the helpers and
+//! the command-line tool hold a backend chosen at run time. Methods are async so that networked
+//! backends fit; the in-memory backend answers each one synchronously inside the future and
+//! holds no lock or guard across an `.await`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use crate::{ClaimOutcome, ClaimTicket, CommandResult, CommandStatus, MemoryStore, StoreError};
+
+/// Records each command id's status and result so that a command runs once.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// The id's status; `NotFound` if it has no record.
+    async fn status(&self, id: &str) -> Result<CommandStatus, StoreError>;
+
+    /// The id's result, if it is Completed.
+    async fn result(&self, id: &str) -> Result<Option<CommandResult>, StoreError>;
+
+    /// Removes the id's status and result together. Returns false if there was no record.
+    async fn remove(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Administrative override: sets the status unconditionally, bypassing the transition
+    /// table and fencing any current claim. `NotFound` removes the record; `Completed` is
+    /// refused with [`StoreError::InvalidTransition`] (use [`set_result`](Self::set_result)).
+    async fn set_status(&self, id: &str, status: CommandStatus) -> Result<(), StoreError>;
+
+    /// Stores the result and marks the id Completed in one atomic step: no reader ever sees
+    /// Completed without this result, or this result without Completed. An override like
+    /// [`set_status`](Self::set_status).
+    async fn set_result(&self, id: &str, result: CommandResult) -> Result<(), StoreError>;
+
+    /// Compare-and-set of the status: succeeds only if the status is `expected` now. The pair
+    /// must be a legal transition ([`crate::status`]); `new` may not be Completed.
+    async fn try_set_status(
+        &self,
+        id: &str,
+        expected: CommandStatus,
+        new: CommandStatus,
+    ) -> Result<bool, StoreError>;
+
+    /// Atomic get-and-set of the status. Returns `(previous, true)` when the transition table
+    /// allows the change, and `(current, false)`, changing nothing, when it does not.
+    async fn get_and_set_status(
+        &self,
+        id: &str,
+        new: CommandStatus,
+    ) -> Result<(CommandStatus, bool), StoreError>;
+
+    /// Statuses of many ids; repeated ids are fine and every id appears in the answer.
+    async fn statuses(&self, ids: &[&str]) -> Result<HashMap<String, CommandStatus>, StoreError>;
+
+    /// Results of many ids; `None` for ids that are not Completed. Every id appears.
+    async fn results(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Option<CommandResult>>, StoreError>;
+
+    /// Claims the id (NotFound, NotStarted or Failed become InProgress, owned by the caller).
+    async fn claim(&self, id: &str) -> Result<ClaimOutcome, StoreError>;
+
+    /// Stores the result and completes the claim in one step. False if the ticket is stale.
+    async fn complete(
+        &self,
+        id: &str,
+        ticket: ClaimTicket,
+        result: CommandResult,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks the claim Failed. False if the ticket is stale.
+    async fn fail(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError>;
+
+    /// Gives the claim back (the work never ran). False if the ticket is stale.
+    async fn release(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError>;
+}
+
+/// Batch reads over any iterator of ids, for every store.
+#[async_trait]
+pub trait IdempotencyStoreExt: IdempotencyStore {
+    /// [`IdempotencyStore::statuses`] for any iterator of ids.
+    async fn statuses_of<I, S>(&self, ids: I) -> Result<HashMap<String, CommandStatus>, StoreError>
+    where
+        I: IntoIterator<Item = S> + Send,
+        S: AsRef<str> + Send,
+    {
+        let owned: Vec<S> = ids.into_iter().collect();
+        let borrowed: Vec<&str> = owned.iter().map(AsRef::as_ref).collect();
+        self.statuses(&borrowed).await
+    }
+
+    /// [`IdempotencyStore::results`] for any iterator of ids.
+    async fn results_of<I, S>(
+        &self,
+        ids: I,
+    ) -> Result<HashMap<String, Option<CommandResult>>, StoreError>
+    where
+        I: IntoIterator<Item = S> + Send,
+        S: AsRef<str> + Send + Sync,
+    {
+        let owned: Vec<S> = ids.into_iter().collect();
+        let borrowed: Vec<&str> = owned.iter().map(AsRef::as_ref).collect();
+        self.results(&borrowed).await
+    }
+}
+
+impl<T: IdempotencyStore + ?Sized> IdempotencyStoreExt for T {}
+
+#[async_trait]
+impl IdempotencyStore for MemoryStore {
+    async fn status(&self, id: &str) -> Result<CommandStatus, StoreError> {
+        MemoryStore::status(self, id)
+    }
+
+    async fn result(&self, id: &str) -> Result<Option<CommandResult>, StoreError> {
+        MemoryStore::result(self, id)
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        MemoryStore::remove(self, id)
+    }
+
+    async fn set_status(&self, id: &str, status: CommandStatus) -> Result<(), StoreError> {
+        MemoryStore::set_status(self, id, status)
+    }
+
+    async fn set_result(&self, id: &str, result: CommandResult) -> Result<(), StoreError> {
+        MemoryStore::set_result(self, id, result)
+    }
+
+    async fn try_set_status(
+        &self,
+        id: &str,
+        expected: CommandStatus,
+        new: CommandStatus,
+    ) -> Result<bool, StoreError> {
+        MemoryStore::try_set_status(self, id, expected, new)
+    }
+
+    async fn get_and_set_status(
+        &self,
+        id: &str,
+        new: CommandStatus,
+    ) -> Result<(CommandStatus, bool), StoreError> {
+        MemoryStore::get_and_set_status(self, id, new)
+    }
+
+    async fn statuses(&self, ids: &[&str]) -> Result<HashMap<String, CommandStatus>, StoreError> {
+        MemoryStore::statuses(self, ids)
+    }
+
+    async fn results(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Option<CommandResult>>, StoreError> {
+        MemoryStore::results(self, ids)
+    }
+
+    async fn claim(&self, id: &str) -> Result<ClaimOutcome, StoreError> {
+        MemoryStore::claim(self, id)
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        ticket: ClaimTicket,
+        result: CommandResult,
+    ) -> Result<bool, StoreError> {
+        MemoryStore::complete(self, id, ticket, result)
+    }
+
+    async fn fail(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError> {
+        MemoryStore::fail(self, id, ticket)
+    }
+
+    async fn release(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError> {
+        MemoryStore::release(self, id, ticket)
+    }
+}

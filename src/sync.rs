@@ -1,0 +1,129 @@
+//! The synchronisation primitives the raw table is built from, behind one door.
+//!
+//! Normal builds use `std` atomics and crossbeam-epoch. Under `--cfg loom` the same raw table
+//! code compiles against loom's modelled atomics and a small modelled reclaimer
+//! ([`epoch`]), so the loom models in `loom-tests/` check the protocol that ships, not a copy.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+/// Lets a thread that must wait for another (a migration's last chunk) give up its core.
+#[cfg(not(loom))]
+pub(crate) fn yield_now() {
+    std::thread::yield_now();
+}
+
+#[cfg(loom)]
+pub(crate) fn yield_now() {
+    loom::thread::yield_now();
+}
+
+/// Epoch-based reclamation: pin before touching shared memory, retire after unlinking it.
+///
+/// A pointer loaded while a [`Guard`] is alive stays valid until that guard drops, even if
+/// another thread unlinks and retires it meanwhile. Memory is freed only once every guard that
+/// could have seen it is gone.
+#[cfg(not(loom))]
+pub(crate) mod epoch {
+    pub(crate) use crossbeam_epoch::Guard;
+
+    /// Pins the current thread.
+    #[inline]
+    pub(crate) fn pin() -> Guard {
+        crossbeam_epoch::pin()
+    }
+
+    /// Schedules `free(ptr)` for when no guard alive now can still reach `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must already be unreachable for threads that pin after this call, must be
+    /// retired at most once, and `free` must be the right way to release it.
+    pub(crate) unsafe fn retire<T>(guard: &Guard, ptr: *mut T, free: unsafe fn(*mut T)) {
+        let ptr = SendPtr(ptr);
+        // SAFETY: the caller promises `ptr` is unlinked and retired once; crossbeam runs the
+        // closure only after every guard that was pinned before this call has been dropped.
+        unsafe {
+            guard.defer_unchecked(move || {
+                let ptr = ptr;
+                free(ptr.0)
+            })
+        };
+    }
+
+    /// Pushes this thread's deferred frees to the global queue and tries to advance the epoch,
+    /// so garbage does not sit in a thread-local bag while the program is idle.
+    #[allow(dead_code, reason = "the background cleaner calls it")]
+    pub(crate) fn flush() {
+        crossbeam_epoch::pin().flush();
+    }
+
+    /// A raw pointer that may be moved into a deferred function.
+    struct SendPtr<T>(*mut T);
+    // SAFETY: the pointee is only touched by the deferred free, which runs once, after every
+    // reader is gone; nothing else can access it by then.
+    unsafe impl<T> Send for SendPtr<T> {}
+}
+
+/// The modelled reclaimer used under loom.
+///
+/// It is deliberately simple so that loom can explore it: a mutex-protected count of pinned
+/// threads and a list of retired pointers, freed when the count falls to zero. Every pointer
+/// load of the raw table happens while pinned, and a pointer is retired only after it is
+/// unlinked, so nobody can hold a pointer on that list once the count reaches zero. The raw
+/// table marks a record dead instead of releasing its memory under loom, and asserts on every
+/// access that the record is still alive: a read that races reclamation fails the model.
+#[cfg(loom)]
+pub(crate) mod epoch {
+    use loom::sync::Mutex;
+
+    struct Domain {
+        pinned: usize,
+        retired: Vec<Box<dyn FnOnce() + Send>>,
+    }
+
+    loom::lazy_static! {
+        static ref DOMAIN: Mutex<Domain> = Mutex::new(Domain { pinned: 0, retired: Vec::new() });
+    }
+
+    /// A pinned thread; unpins on drop.
+    pub(crate) struct Guard(());
+
+    pub(crate) fn pin() -> Guard {
+        DOMAIN.lock().unwrap().pinned += 1;
+        Guard(())
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let mut domain = DOMAIN.lock().unwrap();
+            domain.pinned -= 1;
+            if domain.pinned == 0 {
+                let retired = std::mem::take(&mut domain.retired);
+                drop(domain);
+                for free in retired {
+                    free();
+                }
+            }
+        }
+    }
+
+    pub(crate) unsafe fn retire<T>(_guard: &Guard, ptr: *mut T, free: unsafe fn(*mut T)) {
+        let ptr = SendPtr(ptr);
+        DOMAIN.lock().unwrap().retired.push(Box::new(move || {
+            let ptr = ptr;
+            // SAFETY: this runs only when no thread is pinned, so nobody holds a pointer
+            // loaded from the table, and the caller retired `ptr` exactly once.
+            unsafe { free(ptr.0) }
+        }));
+    }
+
+    struct SendPtr<T>(*mut T);
+    // SAFETY: only the deferred free touches the pointee, once, after every reader is gone.
+    unsafe impl<T> Send for SendPtr<T> {}
+
+    pub(crate) fn flush() {}
+}
