@@ -35,7 +35,10 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod claim;
+mod clock;
 mod error;
+mod expiry;
 mod memory;
 pub(crate) mod raw;
 pub mod status;
@@ -43,8 +46,14 @@ mod store;
 pub(crate) mod sync;
 mod value;
 
+pub use claim::{
+    Acquire, ClaimOutcome, ClaimTicket, Failure, FailurePolicy, Fingerprint, LapsePolicy,
+    Resolution,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
-pub use memory::{ClaimOutcome, ClaimTicket, MemoryStore, MemoryStoreBuilder};
+pub use expiry::Expiry;
+pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use status::{CommandStatus, transition_allowed};
 pub use store::{IdempotencyStore, IdempotencyStoreExt};
 pub use value::CommandResult;

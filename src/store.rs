@@ -9,7 +9,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use crate::{ClaimOutcome, ClaimTicket, CommandResult, CommandStatus, MemoryStore, StoreError};
+use std::time::Duration;
+
+use crate::{
+    Acquire, ClaimOutcome, ClaimTicket, CommandResult, CommandStatus, Failure, Fingerprint,
+    MemoryStore, Resolution, StoreError,
+};
 
 /// Records each command id's status and result so that a command runs once.
 #[async_trait]
@@ -59,8 +64,31 @@ pub trait IdempotencyStore: Send + Sync {
         ids: &[&str],
     ) -> Result<HashMap<String, Option<CommandResult>>, StoreError>;
 
-    /// Claims the id (NotFound, NotStarted or Failed become InProgress, owned by the caller).
-    async fn claim(&self, id: &str) -> Result<ClaimOutcome, StoreError>;
+    /// Registers the id as NotStarted if it has no record. False if it had one.
+    async fn register(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Acquires the id for a run, or reports what stands (running, completed with its result,
+    /// terminally failed, a fingerprint conflict, or indeterminate). `lease` overrides the
+    /// store's InProgress age for this claim.
+    async fn acquire(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+        lease: Option<Duration>,
+    ) -> Result<Acquire, StoreError>;
+
+    /// Claims the id with the default lease and no fingerprint: NotFound, NotStarted and
+    /// retryably Failed become InProgress, owned by the caller.
+    async fn claim(&self, id: &str) -> Result<ClaimOutcome, StoreError> {
+        Ok(match self.acquire(id, None, None).await? {
+            Acquire::Acquired(ticket) => ClaimOutcome::Acquired(ticket),
+            Acquire::Running => ClaimOutcome::Existing(CommandStatus::InProgress),
+            Acquire::Completed(_) => ClaimOutcome::Existing(CommandStatus::Completed),
+            Acquire::Failed(_) => ClaimOutcome::Existing(CommandStatus::Failed),
+            Acquire::Indeterminate => ClaimOutcome::Existing(CommandStatus::Indeterminate),
+            Acquire::Conflict => ClaimOutcome::Existing(self.status(id).await?),
+        })
+    }
 
     /// Stores the result and completes the claim in one step. False if the ticket is stale.
     async fn complete(
@@ -70,11 +98,37 @@ pub trait IdempotencyStore: Send + Sync {
         result: CommandResult,
     ) -> Result<bool, StoreError>;
 
-    /// Marks the claim Failed. False if the ticket is stale.
-    async fn fail(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError>;
+    /// Records the failure and marks the claim Failed. False if the ticket is stale.
+    async fn fail(
+        &self,
+        id: &str,
+        ticket: ClaimTicket,
+        failure: Failure,
+    ) -> Result<bool, StoreError>;
 
     /// Gives the claim back (the work never ran). False if the ticket is stale.
     async fn release(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError>;
+
+    /// Extends the claim's lease to `lease` from now. False if the ticket is stale.
+    async fn renew(
+        &self,
+        id: &str,
+        ticket: ClaimTicket,
+        lease: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks the claim Indeterminate. False if the ticket is stale.
+    async fn mark_indeterminate(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError>;
+
+    /// An operator settles an Indeterminate id. False if it is not Indeterminate.
+    async fn resolve(&self, id: &str, resolution: Resolution) -> Result<bool, StoreError>;
+
+    /// An operator forgets an Indeterminate id. False if it is not Indeterminate.
+    async fn reset(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Waits, by notification, until the id is not InProgress or `timeout` passes; returns the
+    /// status then (InProgress if the wait timed out).
+    async fn wait(&self, id: &str, timeout: Duration) -> Result<CommandStatus, StoreError>;
 }
 
 /// Batch reads over any iterator of ids, for every store.
@@ -158,6 +212,19 @@ impl IdempotencyStore for MemoryStore {
         MemoryStore::results(self, ids)
     }
 
+    async fn register(&self, id: &str) -> Result<bool, StoreError> {
+        MemoryStore::register(self, id)
+    }
+
+    async fn acquire(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+        lease: Option<Duration>,
+    ) -> Result<Acquire, StoreError> {
+        MemoryStore::acquire(self, id, fingerprint, lease)
+    }
+
     async fn claim(&self, id: &str) -> Result<ClaimOutcome, StoreError> {
         MemoryStore::claim(self, id)
     }
@@ -171,11 +238,41 @@ impl IdempotencyStore for MemoryStore {
         MemoryStore::complete(self, id, ticket, result)
     }
 
-    async fn fail(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError> {
-        MemoryStore::fail(self, id, ticket)
+    async fn fail(
+        &self,
+        id: &str,
+        ticket: ClaimTicket,
+        failure: Failure,
+    ) -> Result<bool, StoreError> {
+        MemoryStore::fail(self, id, ticket, failure)
     }
 
     async fn release(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError> {
         MemoryStore::release(self, id, ticket)
+    }
+
+    async fn renew(
+        &self,
+        id: &str,
+        ticket: ClaimTicket,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        MemoryStore::renew(self, id, ticket, lease)
+    }
+
+    async fn mark_indeterminate(&self, id: &str, ticket: ClaimTicket) -> Result<bool, StoreError> {
+        MemoryStore::mark_indeterminate(self, id, ticket)
+    }
+
+    async fn resolve(&self, id: &str, resolution: Resolution) -> Result<bool, StoreError> {
+        MemoryStore::resolve(self, id, resolution)
+    }
+
+    async fn reset(&self, id: &str) -> Result<bool, StoreError> {
+        MemoryStore::reset(self, id)
+    }
+
+    async fn wait(&self, id: &str, timeout: Duration) -> Result<CommandStatus, StoreError> {
+        MemoryStore::wait(self, id, timeout).await
     }
 }

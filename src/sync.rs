@@ -5,10 +5,51 @@
 //! ([`epoch`]), so the loom models in `loom-tests/` check the protocol that ships, not a copy.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+
+/// What waiters on a record park on.
+#[cfg(not(loom))]
+pub(crate) use tokio::sync::Notify;
+
+/// Under loom, a stand-in with tokio's `notify_waiters` semantics: a call wakes the waiters
+/// that took a `notified()` snapshot before it, and stores no permit for later ones.
+#[cfg(loom)]
+pub(crate) use self::loom_notify::Notify;
+
+#[cfg(loom)]
+mod loom_notify {
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts `notify_waiters` calls; a snapshot is woken once the count moves past it.
+    pub(crate) struct Notify {
+        calls: AtomicUsize,
+    }
+
+    impl Notify {
+        pub(crate) fn new() -> Self {
+            Notify {
+                calls: AtomicUsize::new(0),
+            }
+        }
+
+        pub(crate) fn notify_waiters(&self) {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+        }
+
+        /// The snapshot a waiter takes before re-checking the state it waits on.
+        pub(crate) fn notified(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+
+        /// True once a `notify_waiters` call followed the snapshot.
+        pub(crate) fn was_notified(&self, snapshot: usize) -> bool {
+            self.calls.load(Ordering::SeqCst) != snapshot
+        }
+    }
+}
 
 /// Lets a thread that must wait for another (a migration's last chunk) give up its core.
 #[cfg(not(loom))]

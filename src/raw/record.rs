@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! +----------------------------- one allocation -----------------------------+
-//! | RecordHeader { hash, init_word, key_len, cell } | key bytes (key_len)      |
+//! | RecordHeader { hash, fingerprint, ..., cell, waiters } | key bytes (key_len) |
 //! +--------------------------------------------------------------------------+
 //! ```
 //!
 //! # Invariants
 //!
-//! - The key, its hash and `init_word` never change after the record is published, so any
+//! - The key, its hash, its fingerprint and `init_word` never change after the record is published, so any
 //!   thread holding a guard may read them without synchronisation beyond the publishing
 //!   release store.
 //! - A record lives in exactly one live slot of the current table at a time (a migration
@@ -18,12 +18,17 @@
 //!   by the owner of that generation while the slot word still shows that owner's claim (see
 //!   [`Record::publish_cell`]), so a word that reads Completed at generation g always comes
 //!   with the cell of generation g.
+//! - `waiters` is null until the first thread waits on the record, then holds one strong
+//!   reference to a `Notify` until the record is freed. Waiters clone that reference under
+//!   a guard and drop the guard before they await, so no guard is held across an `.await`.
 
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
 use crate::sync::epoch::{self, Guard};
-use crate::sync::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::sync::{AtomicPtr, AtomicU64, Notify, Ordering, fence};
 
 /// The fixed part of a record. The key bytes follow it in the same allocation.
 #[repr(C)]
@@ -41,8 +46,14 @@ pub(crate) struct RecordHeader<V> {
     /// claim on a removed record can never match a new record of the same id, whose
     /// generations start over.
     incarnation: u64,
+    /// The payload fingerprint the record was created with (0: none). Immutable: a claim
+    /// with another fingerprint is a conflict, never a reason to change it.
+    fingerprint: u64,
     /// The side data of the latest generation that wrote one; null until then.
     cell: AtomicPtr<Cell<V>>,
+    /// Threads waiting for the record to leave InProgress, allocated by the first of them
+    /// (`Arc::into_raw`), so records nobody waits on pay one null pointer.
+    waiters: AtomicPtr<Notify>,
     /// Under loom, cleared when the record is reclaimed so that a late reader fails the model.
     #[cfg(loom)]
     alive: loom::sync::atomic::AtomicBool,
@@ -77,7 +88,12 @@ fn layout_for<V>(key_len: usize) -> (Layout, usize) {
 }
 
 /// Allocates a record for `key`. This is the only allocation a first claim makes.
-pub(crate) fn allocate<V>(key: &[u8], hash: u64, init_word: u64) -> NonNull<RecordHeader<V>> {
+pub(crate) fn allocate<V>(
+    key: &[u8],
+    hash: u64,
+    fingerprint: u64,
+    init_word: u64,
+) -> NonNull<RecordHeader<V>> {
     let (layout, offset) = layout_for::<V>(key.len());
     // SAFETY: the layout has a non-zero size (the header is not a ZST).
     let raw = unsafe { alloc::alloc(layout) };
@@ -93,7 +109,9 @@ pub(crate) fn allocate<V>(key: &[u8], hash: u64, init_word: u64) -> NonNull<Reco
             init_word: AtomicU64::new(init_word),
             key_len: key.len(),
             incarnation: next_incarnation(),
+            fingerprint,
             cell: AtomicPtr::new(ptr::null_mut()),
+            waiters: AtomicPtr::new(ptr::null_mut()),
             #[cfg(loom)]
             alive: loom::sync::atomic::AtomicBool::new(true),
         });
@@ -128,6 +146,10 @@ pub(crate) unsafe fn free<V>(record: *mut RecordHeader<V>) {
         if !cell.is_null() {
             drop(Box::from_raw(cell));
         }
+        let waiters = (*record).waiters.load(Ordering::Relaxed);
+        if !waiters.is_null() {
+            drop(Arc::from_raw(waiters));
+        }
         let (layout, _) = layout_for::<V>((*record).key_len);
         #[cfg(loom)]
         {
@@ -153,6 +175,12 @@ pub(crate) unsafe fn free<V>(record: *mut RecordHeader<V>) {
 pub(crate) unsafe fn retire<V>(guard: &Guard, record: *mut RecordHeader<V>) {
     // SAFETY: forwarded contract; `free::<V>` releases exactly what `allocate::<V>` made.
     unsafe { epoch::retire(guard, record, free::<V>) };
+}
+
+/// The waiter's half of the fence pair described at [`Record::wake`]: called after taking
+/// `notified()` and before re-reading the word.
+pub(crate) fn waiter_fence() {
+    fence(Ordering::SeqCst);
 }
 
 /// Incarnations are handed out in blocks, so allocating a record touches no shared counter
@@ -225,6 +253,56 @@ impl<'g, V> Record<'g, V> {
 
     pub(crate) fn hash(&self) -> u64 {
         self.header.hash
+    }
+
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.header.fingerprint
+    }
+
+    /// The record's `Notify`, created by the first caller. The caller must take its
+    /// `notified()` future and then re-check the word after [`fence`]: see [`Self::wake`].
+    pub(crate) fn waiters(&self) -> Arc<Notify> {
+        let mut current = self.header.waiters.load(Ordering::Acquire);
+        if current.is_null() {
+            let fresh = Arc::into_raw(Arc::new(Notify::new())).cast_mut();
+            // AcqRel: release publishes the new Notify; acquire on failure sees the winner's.
+            current = match self.header.waiters.compare_exchange(
+                ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => fresh,
+                Err(winner) => {
+                    // SAFETY: `fresh` lost the race and was never shared.
+                    drop(unsafe { Arc::from_raw(fresh) });
+                    winner
+                }
+            };
+        }
+        // SAFETY: the record holds one strong reference until it is freed, and the caller's
+        // guard keeps the record alive, so the count is at least one while we add ours.
+        unsafe {
+            Arc::increment_strong_count(current);
+            Arc::from_raw(current)
+        }
+    }
+
+    /// Wakes every waiter after a transition out of InProgress.
+    ///
+    /// The store-buffer race this closes: a waiter publishes `waiters`, takes `notified()`,
+    /// then reads the word; the transition writes the word, then reads `waiters`. The two
+    /// SeqCst fences (here and in the waiter, see [`waiter_fence`]) guarantee that at least one
+    /// side sees the other's write, so either the waiter sees the new word or this call sees
+    /// the `Notify` and wakes the future that was already taken.
+    pub(crate) fn wake(&self) {
+        fence(Ordering::SeqCst);
+        let waiters = self.header.waiters.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer is the record's own strong reference, alive while the
+        // record is, which the caller's guard ensures.
+        if let Some(notify) = unsafe { waiters.as_ref() } {
+            notify.notify_waiters();
+        }
     }
 
     pub(crate) fn init_word(&self) -> u64 {

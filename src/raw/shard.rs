@@ -31,6 +31,7 @@ use std::ptr::{self, NonNull};
 use super::record::{self, Record, RecordHeader};
 use super::table::{Probe, Table, next_capacity};
 use super::word;
+use crate::CommandStatus;
 use crate::sync::epoch::{self, Guard};
 use crate::sync::{AtomicPtr, AtomicU64, Ordering, yield_now};
 
@@ -56,6 +57,19 @@ pub(crate) enum Decision<R> {
     Set(u64, R),
     /// Remove the record (nothing to do if absent); return this if the removal succeeds.
     Remove(R),
+}
+
+/// What an update did.
+pub(crate) struct Updated<'g, V, R> {
+    /// The decision's value.
+    pub(crate) value: R,
+    /// The record the decision acted on (inserted, changed or removed); `None` if it changed
+    /// nothing.
+    pub(crate) record: Option<Record<'g, V>>,
+    /// The word before the change ([`word::EMPTY`] for an insert).
+    pub(crate) from: u64,
+    /// The word after the change (a tombstone for a removal).
+    pub(crate) to: u64,
 }
 
 pub(crate) struct Shard<V> {
@@ -112,17 +126,20 @@ impl<V> Shard<V> {
         }
     }
 
-    /// Applies `decide` to the key's current state, retrying until its choice sticks. Returns
-    /// the decision's value and, if the decision inserted a record, that record.
+    /// Applies `decide` to the key's current state, retrying until its choice sticks. An
+    /// insert creates the record with `fingerprint`. A change that takes a record out of
+    /// InProgress, or removes it, wakes its waiters.
     pub(crate) fn update<'g, R>(
         &'g self,
         hash: u64,
         key: &[u8],
+        fingerprint: u64,
         guard: &'g Guard,
         mut decide: impl FnMut(Current<'g, V>) -> Decision<R>,
-    ) -> (R, Option<Record<'g, V>>) {
+    ) -> Updated<'g, V, R> {
         let mut spare: Option<Spare<V>> = None;
-        let mut inserted = None;
+        let mut acted = None;
+        let (mut from, mut to) = (word::EMPTY, word::EMPTY);
         let outcome = loop {
             let table = self.current(guard);
             match table.probe(hash, key, guard) {
@@ -162,6 +179,12 @@ impl<V> Shard<V> {
                         .compare_exchange(seen, target, Ordering::AcqRel, Ordering::Acquire)
                         .is_ok()
                     {
+                        (from, to, acted) = (shown, target, Some(record));
+                        let leaves_progress = word::status_of(shown) == CommandStatus::InProgress
+                            && word::status_of(target) != CommandStatus::InProgress;
+                        if leaves_progress || word::is_removed(target) {
+                            record.wake();
+                        }
                         if word::is_removed(target) {
                             table.removed.fetch_add(1, Ordering::Relaxed);
                             // SAFETY: the CAS turned the slot into a tombstone, so no probe
@@ -190,10 +213,13 @@ impl<V> Shard<V> {
                             continue;
                         }
                     };
-                    if let Some(record) = self.insert(table, slot, hash, key, target, &mut spare) {
+                    if let Some(record) =
+                        self.insert(table, slot, (hash, key, fingerprint), target, &mut spare)
+                    {
                         // SAFETY: the record is live in a slot of a table we hold under the
                         // guard, so it cannot be freed before the guard drops.
-                        inserted = Some(unsafe { Record::from_ptr(record.as_ptr(), guard) });
+                        acted = Some(unsafe { Record::from_ptr(record.as_ptr(), guard) });
+                        to = target;
                         break outcome;
                     }
                 }
@@ -209,7 +235,12 @@ impl<V> Shard<V> {
                 unsafe { record::free(spare.record.as_ptr()) };
             }
         }
-        (outcome, inserted)
+        Updated {
+            value: outcome,
+            record: acted,
+            from,
+            to,
+        }
     }
 
     /// Tries to put the key into `slot`, the first empty slot of its run. Returns the record
@@ -218,8 +249,7 @@ impl<V> Shard<V> {
         &self,
         table: &Table<V>,
         slot: &super::table::Slot<V>,
-        hash: u64,
-        key: &[u8],
+        (hash, key, fingerprint): (u64, &[u8], u64),
         target: u64,
         spare: &mut Option<Spare<V>>,
     ) -> Option<NonNull<RecordHeader<V>>> {
@@ -230,7 +260,7 @@ impl<V> Shard<V> {
                 candidate.record
             }
             None => {
-                let record = record::allocate(key, hash, target);
+                let record = record::allocate(key, hash, fingerprint, target);
                 *spare = Some(Spare {
                     record,
                     exposed: false,

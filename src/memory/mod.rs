@@ -1,0 +1,432 @@
+//! `MemoryStore`: the in-process backend, a set of lock-free shards keyed by command id.
+//!
+//! Every method here is synchronous and never blocks on another thread's progress, except
+//! that a writer that runs into a shard migration helps it finish (see [`crate::raw`]). The
+//! async [`IdempotencyStore`](crate::IdempotencyStore) implementation delegates to these
+//! methods without holding anything across an `.await`.
+//!
+//! # Expiry as every operation sees it
+//!
+//! A word whose deadline has passed is treated as gone by every operation, before it decides
+//! anything: reads report `NotFound`, and a write first removes the expired record (counted as
+//! an expiry) and then decides on an absent id. The one exception is an InProgress record whose
+//! lease lapsed in a store with [`LapsePolicy::Indeterminate`]: reads report it Indeterminate,
+//! and the first write makes that so.
+
+mod admin;
+mod claims;
+mod counters;
+mod wait;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossbeam_utils::CachePadded;
+
+use crate::claim::Stored;
+use crate::clock::{Clock, SystemClock};
+use crate::raw::record::Record;
+use crate::raw::shard::{Current, Decision, Shard, Updated};
+use crate::raw::word;
+use crate::sync::epoch::{self, Guard};
+use crate::{CommandResult, CommandStatus, Expiry, LapsePolicy, StoreError};
+
+pub(crate) use counters::StatusCounters;
+
+/// Builds a [`MemoryStore`].
+#[derive(Clone, Debug)]
+pub struct MemoryStoreBuilder {
+    shards: usize,
+    capacity: usize,
+    max_id_len: usize,
+    expiry: Expiry,
+    lapse: LapsePolicy,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl Default for MemoryStoreBuilder {
+    fn default() -> Self {
+        MemoryStoreBuilder {
+            shards: default_shards(),
+            capacity: 0,
+            max_id_len: 1024,
+            expiry: Expiry::default(),
+            lapse: LapsePolicy::default(),
+            clock: None,
+        }
+    }
+}
+
+/// Enough shards that two threads rarely write the same one, and that one shard's migration
+/// moves a small slice of the keys.
+fn default_shards() -> usize {
+    let threads = std::thread::available_parallelism().map_or(4, |n| n.get());
+    (threads * 32).next_power_of_two().clamp(64, 4096)
+}
+
+impl MemoryStoreBuilder {
+    /// Number of shards (rounded up to a power of two, at least 1).
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = shards.max(1).next_power_of_two().min(1 << 16);
+        self
+    }
+
+    /// Expected number of live ids: tables start large enough to hold it without growing.
+    pub fn capacity(mut self, ids: usize) -> Self {
+        self.capacity = ids;
+        self
+    }
+
+    /// Longest id accepted, in bytes (default 1024). Longer ids get [`StoreError::IdTooLong`].
+    pub fn max_id_len(mut self, bytes: usize) -> Self {
+        self.max_id_len = bytes.max(1);
+        self
+    }
+
+    /// How long each status is remembered (default [`Expiry::default`]).
+    pub fn expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// What a lapsed lease turns into (default [`LapsePolicy::TakeOver`]).
+    pub fn lapse_policy(mut self, lapse: LapsePolicy) -> Self {
+        self.lapse = lapse;
+        self
+    }
+
+    /// The clock deadlines are measured on (default [`SystemClock`]); tests inject a
+    /// [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> MemoryStore {
+        let per_shard = (self.capacity / self.shards) * 8 / 3;
+        let shards = (0..self.shards)
+            .map(|_| CachePadded::new(Shard::new(per_shard)))
+            .collect();
+        tracing::info!(
+            shards = self.shards,
+            capacity = self.capacity,
+            "memory store built"
+        );
+        MemoryStore {
+            shards,
+            shard_shift: 64 - self.shards.trailing_zeros(),
+            hasher: ahash::RandomState::new(),
+            max_id_len: self.max_id_len,
+            expiry: self.expiry,
+            lapse: self.lapse,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+            counters: StatusCounters::new(),
+        }
+    }
+}
+
+/// The lock-free in-process idempotency store.
+///
+/// ```
+/// use idemstore::{ClaimOutcome, CommandResult, CommandStatus, MemoryStore};
+///
+/// let store = MemoryStore::new();
+/// let ClaimOutcome::Acquired(ticket) = store.claim("order-17").unwrap() else { panic!() };
+/// assert_eq!(store.claim("order-17").unwrap(), ClaimOutcome::Existing(CommandStatus::InProgress));
+///
+/// assert!(store.complete("order-17", ticket, CommandResult::new("shipped")).unwrap());
+/// let result = store.result("order-17").unwrap().unwrap();
+/// assert_eq!(*result.downcast::<&str>().unwrap(), "shipped");
+/// ```
+pub struct MemoryStore {
+    shards: Box<[CachePadded<Shard<Stored>>]>,
+    /// `64 - log2(shards)`: the top bits of a hash pick the shard, so the low bits that pick
+    /// the slot inside it stay independent of the choice.
+    shard_shift: u32,
+    hasher: ahash::RandomState,
+    max_id_len: usize,
+    expiry: Expiry,
+    lapse: LapsePolicy,
+    clock: Arc<dyn Clock>,
+    counters: StatusCounters,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where an id lives: its hash and its shard.
+pub(crate) struct Located<'s> {
+    hash: u64,
+    shard: &'s Shard<Stored>,
+}
+
+impl Located<'_> {
+    fn tag(&self) -> u64 {
+        word::tag_for_hash(self.hash)
+    }
+}
+
+impl MemoryStore {
+    /// A store with default settings.
+    pub fn new() -> Self {
+        MemoryStoreBuilder::default().build()
+    }
+
+    /// A builder for a store with other settings.
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder::default()
+    }
+
+    /// The expiry ages this store applies.
+    pub fn expiry(&self) -> &Expiry {
+        &self.expiry
+    }
+
+    fn locate(&self, id: &str) -> Result<Located<'_>, StoreError> {
+        if id.is_empty() {
+            return Err(StoreError::EmptyId);
+        }
+        if id.len() > self.max_id_len {
+            return Err(StoreError::IdTooLong {
+                len: id.len(),
+                max: self.max_id_len,
+            });
+        }
+        let hash = self.hasher.hash_one(id.as_bytes());
+        let index = if self.shards.len() == 1 {
+            0
+        } else {
+            (hash >> self.shard_shift) as usize
+        };
+        Ok(Located {
+            hash,
+            shard: &self.shards[index],
+        })
+    }
+
+    /// True if the word's deadline has passed at `now`.
+    fn expired(word: u64, now: u64) -> bool {
+        let deadline = word::deadline_of(word);
+        deadline != 0 && now >= deadline
+    }
+
+    /// The status a reader sees in `word` at `now`.
+    fn visible_status(&self, word: u64, now: u64) -> CommandStatus {
+        let status = word::status_of(word);
+        if !Self::expired(word, now) {
+            status
+        } else if status == CommandStatus::InProgress && self.lapse == LapsePolicy::Indeterminate {
+            CommandStatus::Indeterminate
+        } else {
+            CommandStatus::NotFound
+        }
+    }
+
+    /// Reads the id's record and its word, if it is visible (not expired) now.
+    fn read<'g>(
+        &'g self,
+        at: &Located<'g>,
+        id: &str,
+        now: u64,
+        guard: &'g Guard,
+    ) -> Option<(Record<'g, Stored>, u64, CommandStatus)> {
+        let (record, word) = at.shard.read(at.hash, id.as_bytes(), guard)?;
+        match self.visible_status(word, now) {
+            CommandStatus::NotFound => None,
+            status => Some((record, word, status)),
+        }
+    }
+
+    /// The id's status.
+    pub fn status(&self, id: &str) -> Result<CommandStatus, StoreError> {
+        let at = self.locate(id)?;
+        let now = self.clock.now_ms();
+        let guard = epoch::pin();
+        Ok(self
+            .read(&at, id, now, &guard)
+            .map_or(CommandStatus::NotFound, |(_, _, s)| s))
+    }
+
+    /// The id's result, if it is Completed.
+    pub fn result(&self, id: &str) -> Result<Option<CommandResult>, StoreError> {
+        let at = self.locate(id)?;
+        let now = self.clock.now_ms();
+        let guard = epoch::pin();
+        Ok(self.read_result(&at, id, now, &guard))
+    }
+
+    fn read_result(
+        &self,
+        at: &Located<'_>,
+        id: &str,
+        now: u64,
+        guard: &Guard,
+    ) -> Option<CommandResult> {
+        loop {
+            let (record, word, status) = self.read(at, id, now, guard)?;
+            if status != CommandStatus::Completed {
+                return None;
+            }
+            match stored_of(record, word, guard) {
+                Some(Stored::Result(result)) => return Some(result.clone()),
+                // The word said Completed at a generation whose cell a newer owner has since
+                // replaced (an override moved the record on): read the newer state.
+                _ => continue,
+            }
+        }
+    }
+
+    /// Statuses of many ids. Repeated ids are fine; every id appears in the answer.
+    pub fn statuses<I, S>(&self, ids: I) -> Result<HashMap<String, CommandStatus>, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let now = self.clock.now_ms();
+        let guard = epoch::pin();
+        let mut answer = HashMap::new();
+        for id in ids {
+            let id = id.as_ref();
+            let at = self.locate(id)?;
+            let status = self
+                .read(&at, id, now, &guard)
+                .map_or(CommandStatus::NotFound, |r| r.2);
+            answer.insert(id.to_owned(), status);
+        }
+        Ok(answer)
+    }
+
+    /// Results of many ids: `None` for ids that are not Completed. Every id appears.
+    pub fn results<I, S>(
+        &self,
+        ids: I,
+    ) -> Result<HashMap<String, Option<CommandResult>>, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let now = self.clock.now_ms();
+        let guard = epoch::pin();
+        let mut answer = HashMap::new();
+        for id in ids {
+            let id = id.as_ref();
+            let at = self.locate(id)?;
+            answer.insert(id.to_owned(), self.read_result(&at, id, now, &guard));
+        }
+        Ok(answer)
+    }
+
+    /// Records physically present, summed over shards (exact when no write is in flight).
+    /// Expired records count until they are removed.
+    pub fn len(&self) -> usize {
+        let guard = epoch::pin();
+        self.shards
+            .iter()
+            .map(|shard| shard.occupancy(&guard).1)
+            .sum()
+    }
+
+    /// True when no record is present.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Slots allocated across all shards' current tables (16 bytes each).
+    pub fn slot_capacity(&self) -> usize {
+        let guard = epoch::pin();
+        self.shards
+            .iter()
+            .map(|shard| shard.occupancy(&guard).0)
+            .sum()
+    }
+
+    /// Tombstones awaiting the next rebuild of their table.
+    pub fn removed_slots(&self) -> usize {
+        let guard = epoch::pin();
+        self.shards
+            .iter()
+            .map(|shard| shard.occupancy(&guard).2)
+            .sum()
+    }
+
+    /// Applies `decide` to the id's state as of now, after clearing away an expired record,
+    /// and keeps the running counts in step with whatever changed.
+    fn update<'g, R>(
+        &'g self,
+        at: &Located<'g>,
+        id: &str,
+        fingerprint: u64,
+        guard: &'g Guard,
+        mut decide: impl FnMut(Current<'g, Stored>, u64) -> Decision<R>,
+    ) -> Updated<'g, Stored, R> {
+        loop {
+            let now = self.clock.now_ms();
+            let updated =
+                at.shard.update(
+                    at.hash,
+                    id.as_bytes(),
+                    fingerprint,
+                    guard,
+                    |current| match current {
+                        Current::Live { word, .. } if Self::expired(word, now) => {
+                            match self.lapse_to_indeterminate(word) {
+                                Some(indeterminate) => Decision::Set(indeterminate, None),
+                                None => Decision::Remove(None),
+                            }
+                        }
+                        current => match decide(current, now) {
+                            Decision::Done(value) => Decision::Done(Some(value)),
+                            Decision::Set(word, value) => Decision::Set(word, Some(value)),
+                            Decision::Remove(value) => Decision::Remove(Some(value)),
+                        },
+                    },
+                );
+            if updated.record.is_some() {
+                self.counters.record(updated.from, updated.to);
+            }
+            match updated.value {
+                Some(value) => {
+                    return Updated {
+                        value,
+                        record: updated.record,
+                        from: updated.from,
+                        to: updated.to,
+                    };
+                }
+                None => {
+                    if word::is_removed(updated.to) {
+                        self.counters.expired(1);
+                        tracing::debug!(id, "expired record removed on access");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Under [`LapsePolicy::Indeterminate`], the word an expired InProgress `word` becomes.
+    fn lapse_to_indeterminate(&self, word: u64) -> Option<u64> {
+        let lapsed = word::status_of(word) == CommandStatus::InProgress
+            && self.lapse == LapsePolicy::Indeterminate;
+        lapsed.then(|| {
+            let generation = word::next_generation(word::generation_of(word));
+            word::pack(
+                CommandStatus::Indeterminate,
+                word::tag_of(word),
+                generation,
+                0,
+            )
+        })
+    }
+}
+
+/// The cell of the word's generation, if the cell still belongs to it.
+fn stored_of<'g>(record: Record<'g, Stored>, word: u64, guard: &'g Guard) -> Option<&'g Stored> {
+    record
+        .cell(guard)
+        .filter(|cell| cell.generation == word::generation_of(word))
+        .map(|cell| &cell.value)
+}
