@@ -10,9 +10,12 @@
 //!   fewer, to show how much of the gap is the `Arc` rather than the table.
 //!
 //! An `Entry` is an `AtomicU8` status and a `OnceLock` result slot. A claim looks the id up
-//! and, when absent, inserts it as InProgress with `try_insert_with` (winning if the insert
-//! was ours); a found entry is won by CAS-ing its status from a claimable status to
-//! InProgress. A complete looks the id up again, stores the result, then CASes InProgress to
+//! and, when absent, inserts it as InProgress with `try_insert` (winning if the insert was
+//! ours); a found entry is won by CAS-ing its status from a claimable status to InProgress.
+//! `try_insert`, not `try_insert_with`: in papaya 0.2.5 the closure variants go through
+//! `compute`, which never helps an incremental resize along, so a map grown only through them
+//! piles up unfinished resizes and every later lookup walks the chain of tables (measured
+//! here at 10 to 20 times slower lookups after growing to 100k ids). A complete looks the id up again, stores the result, then CASes InProgress to
 //! Completed, so a reader that sees Completed sees the result. A `OnceLock` suffices because
 //! only Completed carries a result and Completed is terminal. Unlike `MemoryStore` the
 //! adapter has no fencing: its complete checks InProgress, not a claim ticket, so it does
@@ -29,9 +32,9 @@
 //! - `dup_claim`: claims of ids that are already Completed, the redelivery hot path.
 //! - `status`: status reads of existing ids.
 //!
-//! Lookups run against one pre-populated store per contender, walking its ids in generation
-//! order, which is random with respect to the table. Ids are UUID-shaped 36-byte strings made
-//! from a fixed seed before anything is timed. At two threads the threads start together at
+//! Lookups run against one pre-populated store per contender and visit its ids in a shuffled
+//! order, so neither the table nor the records are walked in memory order. Ids are
+//! UUID-shaped 36-byte strings made from a fixed seed before anything is timed. At two threads the threads start together at
 //! a barrier, work on disjoint ids, and the time is from the first start to the last finish.
 //!
 //! # Running
@@ -50,6 +53,7 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use idemstore::{ClaimOutcome, CommandResult, CommandStatus, MemoryStore};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 const THREAD_COUNTS: [usize; 2] = [1, 2];
@@ -195,15 +199,13 @@ impl<H: Handle> PapayaStore<H> {
         let found = match self.map.get(id, &guard) {
             Some(found) => found,
             None => {
-                let claimed = || {
-                    H::wrap(Entry {
-                        status: AtomicU8::new(IN_PROGRESS),
-                        result: OnceLock::new(),
-                    })
-                };
-                match self.map.try_insert_with(Box::from(id), claimed, &guard) {
+                let claimed = H::wrap(Entry {
+                    status: AtomicU8::new(IN_PROGRESS),
+                    result: OnceLock::new(),
+                });
+                match self.map.try_insert(Box::from(id), claimed, &guard) {
                     Ok(_) => return PapayaClaim::Acquired,
-                    Err(existing) => existing,
+                    Err(occupied) => occupied.current,
                 }
             }
         };
@@ -429,20 +431,41 @@ impl Lookup {
     }
 }
 
+/// The ids a lookup workload stores, and the order it looks them up in.
+struct LookupIds {
+    /// Inserted in this order, so records and keys sit in memory in this order.
+    stored: Vec<String>,
+    /// The same ids shuffled, each a fresh copy: lookups do not walk the stores' memory in
+    /// allocation order (which would let the prefetcher hide the misses), while the bytes
+    /// of the id being looked up are read sequentially, as a message's id would be in cache.
+    order: Vec<String>,
+}
+
+impl LookupIds {
+    fn new(count: usize) -> LookupIds {
+        let stored = uuid_like_ids(count, 0xd0b1_1ca7e);
+        let mut positions: Vec<usize> = (0..count).collect();
+        positions.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0x5eed));
+        let order = positions.iter().map(|&at| stored[at].clone()).collect();
+        LookupIds { stored, order }
+    }
+}
+
 fn bench_lookup<C: Contender>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     lookup: Lookup,
     store: &OnceCell<C>,
-    ids: &[String],
+    lookup_ids: &LookupIds,
     batch: usize,
     threads: usize,
 ) {
     let per_thread = batch / threads;
+    let ids = &lookup_ids.order[..];
     let mut cursor = 0;
     group.bench_function(
         BenchmarkId::new(C::NAME, format!("{threads}t")),
         |bencher| {
-            let store = store.get_or_init(|| populated(ids));
+            let store = store.get_or_init(|| populated(&lookup_ids.stored));
             bencher.iter_custom(|iters| {
                 let mut elapsed = Duration::ZERO;
                 for _ in 0..iters {
@@ -496,7 +519,7 @@ fn run_benches(criterion: &mut Criterion, plan: &Plan) {
     }
     drop(fresh_ids);
 
-    let lookup_ids = uuid_like_ids(plan.lookup_ids, 0xd0b1_1ca7e);
+    let lookup_ids = LookupIds::new(plan.lookup_ids);
     let idemstore = OnceCell::<MemoryStore>::new();
     let papaya_arc = OnceCell::<PapayaStore<Arc<Entry>>>::new();
     let papaya_inline = OnceCell::<PapayaStore<Entry>>::new();
@@ -505,7 +528,7 @@ fn run_benches(criterion: &mut Criterion, plan: &Plan) {
         group.sampling_mode(SamplingMode::Flat);
         group.throughput(Throughput::Elements(plan.lookup_batch as u64));
         for threads in THREAD_COUNTS {
-            let (ids, batch) = (&lookup_ids[..], plan.lookup_batch);
+            let (ids, batch) = (&lookup_ids, plan.lookup_batch);
             bench_lookup(&mut group, lookup, &idemstore, ids, batch, threads);
             bench_lookup(&mut group, lookup, &papaya_arc, ids, batch, threads);
             bench_lookup(&mut group, lookup, &papaya_inline, ids, batch, threads);
@@ -530,7 +553,16 @@ fn mops(workload: &str, threads: usize, contender: &str) -> Option<(f64, f64)> {
     Some((at(0.5), (at(0.75) - at(0.25)) / at(0.5)))
 }
 
-fn print_summary(plan: &Plan) {
+/// The machine's one-minute load average, to show how much else was running (the machine
+/// is shared; at two threads any other runnable process takes a core from the benchmark).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn print_summary(plan: &Plan, load_at_start: &str) {
     let contenders = [
         MemoryStore::NAME,
         <PapayaStore<Arc<Entry>>>::NAME,
@@ -575,6 +607,11 @@ fn print_summary(plan: &Plan) {
         plan.lookup_ids,
         plan.lookup_batch
     );
+    println!(
+        "cores: {}; one-minute load average {load_at_start} at start, {} at end",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
 }
 
 /// True when criterion will measure (not `--test`, `--list` or `--profile-time`), as under
@@ -591,6 +628,7 @@ fn measuring() -> bool {
 fn main() {
     let plan = Plan::from_env();
     let measuring = measuring();
+    let load_at_start = load_average();
     if measuring {
         println!(
             "idemstore vs papaya {} mode; hasher ahash::RandomState for every contender \
@@ -607,6 +645,6 @@ fn main() {
     run_benches(&mut criterion, &plan);
     criterion.final_summary();
     if measuring {
-        print_summary(&plan);
+        print_summary(&plan, &load_at_start);
     }
 }

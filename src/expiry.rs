@@ -60,12 +60,18 @@ impl Expiry {
 
     /// The deadline (ms on the store's clock, 0 for none) of a record entering `status` at
     /// `now`; `lease` overrides the InProgress age for one claim.
+    ///
+    /// LIMITATION: a deadline more than about 34 years past the store's clock origin does not
+    /// fit the slot word; it is treated as no deadline (never expires) rather than cut short,
+    /// since forgetting early could run a command twice.
     pub(crate) fn deadline(&self, status: CommandStatus, now: u64, lease: Option<Duration>) -> u64 {
         let age = match (status, lease) {
             (CommandStatus::InProgress, Some(lease)) => Some(lease),
             _ => self.age_of(status),
         };
-        age.map_or(0, |age| now.saturating_add(millis(age).max(1)))
+        let Some(age) = age else { return 0 };
+        let deadline = now.saturating_add(millis(age).max(1));
+        if deadline > crate::raw::word::DEADLINE_MAX { 0 } else { deadline }
     }
 
     /// The shortest configured age: a record is never expected to expire sooner after its

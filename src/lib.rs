@@ -39,11 +39,13 @@ mod claim;
 mod clock;
 mod error;
 mod expiry;
+mod health;
 mod memory;
 pub(crate) mod raw;
 pub mod status;
 mod store;
 pub(crate) mod sync;
+pub(crate) mod wheel;
 mod value;
 
 pub use claim::{
@@ -53,7 +55,8 @@ pub use claim::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use expiry::Expiry;
-pub use memory::{MemoryStore, MemoryStoreBuilder};
+pub use health::HealthMetrics;
+pub use memory::{CleanerOptions, ExpiryStep, MemoryStore, MemoryStoreBuilder};
 pub use status::{CommandStatus, transition_allowed};
 pub use store::{IdempotencyStore, IdempotencyStoreExt};
 pub use value::CommandResult;

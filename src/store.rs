@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::{
     Acquire, ClaimOutcome, ClaimTicket, CommandResult, CommandStatus, Failure, Fingerprint,
-    MemoryStore, Resolution, StoreError,
+    HealthMetrics, MemoryStore, Resolution, StoreError,
 };
 
 /// Records each command id's status and result so that a command runs once.
@@ -33,9 +33,10 @@ pub trait IdempotencyStore: Send + Sync {
     /// refused with [`StoreError::InvalidTransition`] (use [`set_result`](Self::set_result)).
     async fn set_status(&self, id: &str, status: CommandStatus) -> Result<(), StoreError>;
 
-    /// Stores the result and marks the id Completed in one atomic step: no reader ever sees
-    /// Completed without this result, or this result without Completed. An override like
-    /// [`set_status`](Self::set_status).
+    /// Stores the result and marks the id Completed: no reader ever sees Completed without
+    /// this result, or this result without Completed. An override like
+    /// [`set_status`](Self::set_status): it fences any claim, and a backend may show the id
+    /// InProgress for the moment the override takes.
     async fn set_result(&self, id: &str, result: CommandResult) -> Result<(), StoreError>;
 
     /// Compare-and-set of the status: succeeds only if the status is `expected` now. The pair
@@ -129,6 +130,33 @@ pub trait IdempotencyStore: Send + Sync {
     /// Waits, by notification, until the id is not InProgress or `timeout` passes; returns the
     /// status then (InProgress if the wait timed out).
     async fn wait(&self, id: &str, timeout: Duration) -> Result<CommandStatus, StoreError>;
+
+    /// Removes records of any status but Indeterminate whose last status change is older
+    /// than `max_age`. Returns how many it removed.
+    async fn cleanup_expired(&self, max_age: Duration) -> Result<u64, StoreError>;
+
+    /// Removes records with `status` whose last status change is older than `max_age`
+    /// (never Indeterminate ones). Returns how many it removed.
+    async fn cleanup_by_status(
+        &self,
+        status: CommandStatus,
+        max_age: Duration,
+    ) -> Result<u64, StoreError>;
+
+    /// Removes Completed, Failed and InProgress records older than their ages. Returns how
+    /// many it removed in total.
+    async fn auto_cleanup(
+        &self,
+        completed_age: Duration,
+        failed_age: Duration,
+        in_progress_age: Duration,
+    ) -> Result<u64, StoreError>;
+
+    /// Records per status, kept as running counts.
+    async fn count_by_status(&self) -> Result<HashMap<CommandStatus, u64>, StoreError>;
+
+    /// A health snapshot.
+    async fn health_metrics(&self) -> Result<HealthMetrics, StoreError>;
 }
 
 /// Batch reads over any iterator of ids, for every store.
@@ -274,5 +302,37 @@ impl IdempotencyStore for MemoryStore {
 
     async fn wait(&self, id: &str, timeout: Duration) -> Result<CommandStatus, StoreError> {
         MemoryStore::wait(self, id, timeout).await
+    }
+
+    // LIMITATION: the sweeps below run synchronously on the calling task's thread; on a
+    // store of millions of records that is tens of milliseconds without yielding. The
+    // background cleaner runs them on its own thread or task for that reason.
+    async fn cleanup_expired(&self, max_age: Duration) -> Result<u64, StoreError> {
+        Ok(MemoryStore::cleanup_expired(self, max_age))
+    }
+
+    async fn cleanup_by_status(
+        &self,
+        status: CommandStatus,
+        max_age: Duration,
+    ) -> Result<u64, StoreError> {
+        Ok(MemoryStore::cleanup_by_status(self, status, max_age))
+    }
+
+    async fn auto_cleanup(
+        &self,
+        completed_age: Duration,
+        failed_age: Duration,
+        in_progress_age: Duration,
+    ) -> Result<u64, StoreError> {
+        Ok(MemoryStore::auto_cleanup(self, completed_age, failed_age, in_progress_age))
+    }
+
+    async fn count_by_status(&self) -> Result<HashMap<CommandStatus, u64>, StoreError> {
+        Ok(MemoryStore::count_by_status(self))
+    }
+
+    async fn health_metrics(&self) -> Result<HealthMetrics, StoreError> {
+        Ok(MemoryStore::health_metrics(self))
     }
 }

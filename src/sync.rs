@@ -5,10 +5,10 @@
 //! ([`epoch`]), so the loom models in `loom-tests/` check the protocol that ships, not a copy.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 
 /// What waiters on a record park on.
 #[cfg(not(loom))]
@@ -49,6 +49,25 @@ mod loom_notify {
             self.calls.load(Ordering::SeqCst) != snapshot
         }
     }
+}
+
+/// This thread's stripe number, for structures split by thread to keep each thread's writes
+/// on its own cache line. Assigned round robin on first use.
+pub(crate) fn stripe() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+
+    static NEXT: StdAtomicUsize = StdAtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    STRIPE.with(|stripe| {
+        if stripe.get() == usize::MAX {
+            // Relaxed: only the distinctness of the numbers handed out matters.
+            stripe.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        }
+        stripe.get()
+    })
 }
 
 /// Lets a thread that must wait for another (a migration's last chunk) give up its core.
@@ -97,7 +116,6 @@ pub(crate) mod epoch {
 
     /// Pushes this thread's deferred frees to the global queue and tries to advance the epoch,
     /// so garbage does not sit in a thread-local bag while the program is idle.
-    #[allow(dead_code, reason = "the background cleaner calls it")]
     pub(crate) fn flush() {
         crossbeam_epoch::pin().flush();
     }

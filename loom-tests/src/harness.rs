@@ -1,21 +1,19 @@
 //! What every model shares: running it with a preemption bound, the stores it starts from,
-//! and a check that the modelled reclaimer catches the misuse it is there to catch.
+//! and small readers that name what a model asserts.
 
-use loom::sync::Arc;
-use loom::thread;
+use std::sync::Arc as StdArc;
 
-use crate::raw::record::Record;
-use crate::raw::shard::{Current, Decision, Shard};
-use crate::raw::word;
-use crate::sync::epoch;
-use crate::{CommandResult, CommandStatus, MemoryStore};
+use crate::{
+    CommandResult, CommandStatus, Expiry, Failure, FailurePolicy, LapsePolicy, ManualClock,
+    MemoryStore,
+};
 
 /// Explores every interleaving of `model` with at most `preemption_bound` preemptions.
 ///
-/// Bugs in lock-free code almost always need only two or three preemptions to show (loom's
-/// own guidance, and the CHESS results it follows), while the number of schedules grows
-/// exponentially with the bound. `LOOM_MAX_PREEMPTIONS` in the environment overrides the
-/// bound for a deeper run.
+/// Bugs in lock-free code almost always need only two or three preemptions to show, while the
+/// number of schedules grows exponentially with the bound. `LOOM_MAX_PREEMPTIONS` in the
+/// environment overrides the bound for a deeper run, and `LOOM_LOG` (an env-filter, e.g.
+/// `trace`) prints loom's log of each execution, as `loom::model` does.
 pub fn check<F>(preemption_bound: usize, model: F)
 where
     F: Fn() + Sync + Send + 'static,
@@ -24,32 +22,55 @@ where
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(preemption_bound);
     }
-    builder.check(model);
-}
-
-/// A store of one shard whose table has the minimum capacity: 16 slots, of which 12 may be
-/// used before an insert has to migrate the shard into a larger table.
-pub fn tiny_store() -> MemoryStore {
-    MemoryStore::builder().shards(1).capacity(0).build()
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOOM_LOG"))
+        .with_test_writer()
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(log, || builder.check(model));
 }
 
 /// Slots of the tiny store's first table.
 pub const TINY_CAPACITY: usize = 16;
 
-/// Inserts the tiny store's first table may take before the next one starts a migration.
+/// Inserts the tiny store's first table takes before the next one has to migrate it.
 pub const TINY_LOAD_LIMIT: usize = 12;
 
-/// Registers `filler-0`, `filler-1`, ... until the store's table has `used` slots in use.
-/// The store must have been empty.
-pub fn fill_to(store: &MemoryStore, used: usize) -> Vec<String> {
-    let ids: Vec<String> = (0..used).map(|i| format!("filler-{i}")).collect();
+/// The lease every claim in the models gets, in milliseconds of the manual clock.
+pub const LEASE_MS: u64 = 60_000;
+
+/// A store of one shard whose table has the minimum capacity ([`TINY_CAPACITY`] slots, of
+/// which [`TINY_LOAD_LIMIT`] may be used before an insert migrates the shard), on a manual
+/// clock that only the model moves, so every execution sees the same deadlines.
+pub fn tiny_store() -> MemoryStore {
+    tiny_store_on(&ManualClock::new(), LapsePolicy::TakeOver)
+}
+
+/// [`tiny_store`] on the given clock, with the given lapse policy.
+pub fn tiny_store_on(clock: &ManualClock, lapse: LapsePolicy) -> MemoryStore {
+    let lease = std::time::Duration::from_millis(LEASE_MS);
+    MemoryStore::builder()
+        .shards(1)
+        .capacity(0)
+        .clock(StdArc::new(clock.clone()))
+        .expiry(Expiry {
+            in_progress: Some(lease),
+            ..Expiry::default()
+        })
+        .lapse_policy(lapse)
+        .build()
+}
+
+/// Registers `filler-0`, `filler-1`, ... (`count` of them) in `store`.
+pub fn register_fillers(store: &MemoryStore, count: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..count).map(|i| format!("filler-{i}")).collect();
     for id in &ids {
         assert!(store.register(id).unwrap(), "{id} was registered twice");
     }
     ids
 }
 
-/// A result the models can recognise by identity.
+/// A result the models recognise by its value.
 pub fn result_of(value: u32) -> CommandResult {
     CommandResult::new(value)
 }
@@ -61,50 +82,14 @@ pub fn value_of(result: &CommandResult) -> u32 {
         .expect("every model stores u32 results")
 }
 
-/// The store's status and result for `id`, asserting they agree: a result exactly when
-/// Completed, as far as two separate reads can tell.
+/// A retryable failure.
+pub fn retryable_failure() -> Failure {
+    Failure::new("the command failed", FailurePolicy::Retryable)
+}
+
+/// The id's status and the value of its result, read one after the other.
 pub fn status_and_result(store: &MemoryStore, id: &str) -> (CommandStatus, Option<u32>) {
     let status = store.status(id).unwrap();
     let result = store.result(id).unwrap().map(|result| value_of(&result));
     (status, result)
-}
-
-/// Runs a reader that breaks the reclamation rule on purpose, racing a removal: it keeps a
-/// record's address after dropping the guard it loaded it under, then looks at the record
-/// again under a new guard. Loom must find the schedule where the removal's reclamation runs
-/// in between, and the record's alive check must panic there; a model that passed would mean
-/// the reclaimer could not catch a premature free at all.
-pub fn read_past_its_guard_racing_a_removal() {
-    const HASH: u64 = 0x5eed;
-    const KEY: &[u8] = b"id";
-
-    let shard = Arc::new(Shard::<u32>::new(0));
-    let live = word::pack(CommandStatus::Completed, word::tag_for_hash(HASH), 0, 0);
-    shard.update(HASH, KEY, &epoch::pin(), |_| Decision::Set(live, ()));
-
-    let remover = {
-        let shard = Arc::clone(&shard);
-        thread::spawn(move || {
-            shard.update(HASH, KEY, &epoch::pin(), |current| match current {
-                Current::Live { .. } => Decision::Remove(()),
-                Current::Absent => Decision::Done(()),
-            });
-        })
-    };
-    let address = {
-        let guard = epoch::pin();
-        shard
-            .read(HASH, KEY, &guard)
-            .map(|(record, _)| record.as_ptr())
-    };
-    if let Some(address) = address {
-        let guard = epoch::pin();
-        // SAFETY: none; this breaks `from_ptr`'s contract on purpose. Under loom a reclaimed
-        // record's memory is never released, so the breach reads a record marked dead (which
-        // the alive check reports) rather than freed memory.
-        let record = unsafe { Record::from_ptr(address, &guard) };
-        assert_eq!(record.key(), KEY);
-    }
-
-    remover.join().unwrap();
 }

@@ -50,17 +50,23 @@ impl MemoryStore {
         self.update(&at, id, 0, &guard, |current, now| {
             let generation = match current {
                 Current::Absent => 0,
-                Current::Live { word, .. } => word::next_generation(word::generation_of(word)),
+                Current::Live { word, .. } => match word::next_generation(word::generation_of(word)) {
+                    Some(generation) => generation,
+                    // Exhausted: replace the record; the next round inserts a fresh one.
+                    None => return Decision::Remove(Retry::Again),
+                },
             };
             let deadline = self.expiry.deadline(status, now, None);
-            Decision::Set(word::pack(status, at.tag(), generation, deadline), ())
-        });
-        Ok(())
+            Decision::Set(word::pack(status, at.tag(), generation, deadline), Retry::Done(()))
+        })
+        .value
+        .settled(|| self.set_status(id, status))
     }
 
     /// Administrative override: stores `result` and marks the id Completed, whatever its
     /// status was. Any claim on the id is fenced. Readers never see Completed without this
-    /// result.
+    /// result, nor this result without Completed; for the moment the override takes, they may
+    /// see the id InProgress (it is taken over as a claim of a new generation first).
     pub fn set_result(&self, id: &str, result: CommandResult) -> Result<(), StoreError> {
         self.override_with(id, None, CommandStatus::Completed, Stored::Result(result))
             .map(drop)
@@ -91,23 +97,25 @@ impl MemoryStore {
         side: Stored,
     ) -> Result<bool, StoreError> {
         let at = self.locate(id)?;
+        // The status seen on a record that was replaced because its generations ran out.
+        let mut replaced = None;
         loop {
             let ticket = {
                 let guard = epoch::pin();
                 let updated = self.update(&at, id, 0, &guard, |current, now| {
-                    let status = match &current {
-                        Current::Absent => CommandStatus::NotFound,
-                        Current::Live { word, .. } => word::status_of(*word),
-                    };
+                    let (status, _) = status_and_generation(&current, replaced);
                     if only_from.is_some_and(|from| from != status) {
                         return Decision::Done(None);
                     }
                     let (generation, incarnation) = match current {
                         Current::Absent => (0, None),
-                        Current::Live { record, word, .. } => (
-                            word::next_generation(word::generation_of(word)),
-                            Some(record.incarnation()),
-                        ),
+                        Current::Live { record, word, .. } => {
+                            let Some(next) = word::next_generation(word::generation_of(word)) else {
+                                replaced = Some(status);
+                                return Decision::Remove(Some((u64::MAX, None)));
+                            };
+                            (next, Some(record.incarnation()))
+                        }
                     };
                     let deadline = self.expiry.deadline(CommandStatus::InProgress, now, None);
                     let claimed =
@@ -117,6 +125,9 @@ impl MemoryStore {
                 let Some((generation, incarnation)) = updated.value else {
                     return Ok(false);
                 };
+                if generation == u64::MAX {
+                    continue;
+                }
                 let incarnation = incarnation.unwrap_or_else(|| {
                     updated
                         .record
@@ -139,6 +150,8 @@ impl MemoryStore {
                 return Ok(true);
             }
             tracing::debug!(id, "override overtaken by a concurrent change; retrying");
+            // Two overrides of one id fence each other; yielding lets one of them finish.
+            crate::sync::yield_now();
         }
     }
 
@@ -158,15 +171,20 @@ impl MemoryStore {
             });
         }
         let at = self.locate(id)?;
-        let guard = epoch::pin();
-        let updated = self.update(&at, id, 0, &guard, |current, now| {
-            let (status, generation) = status_and_generation(&current);
-            if status != expected {
-                return Decision::Done(false);
+        let mut replaced = None;
+        loop {
+            let guard = epoch::pin();
+            let updated = self.update(&at, id, 0, &guard, |current, now| {
+                let (status, generation) = status_and_generation(&current, replaced);
+                if status != expected {
+                    return Decision::Done(Retry::Done(false));
+                }
+                self.transition_to(at.tag(), generation, new, now, true, &mut replaced, status)
+            });
+            if let Retry::Done(set) = updated.value {
+                return Ok(set);
             }
-            self.transition_to(at.tag(), generation, new, now, true)
-        });
-        Ok(updated.value)
+        }
     }
 
     /// Atomic get-and-set: moves the id to `new` if the transition table allows it from the
@@ -178,19 +196,27 @@ impl MemoryStore {
         new: CommandStatus,
     ) -> Result<(CommandStatus, bool), StoreError> {
         let at = self.locate(id)?;
-        let guard = epoch::pin();
-        let updated = self.update(&at, id, 0, &guard, |current, now| {
-            let (status, generation) = status_and_generation(&current);
-            if !transition_allowed(status, new) || new == CommandStatus::Completed {
-                return Decision::Done((status, false));
+        let mut replaced = None;
+        loop {
+            let guard = epoch::pin();
+            let updated = self.update(&at, id, 0, &guard, |current, now| {
+                let (status, generation) = status_and_generation(&current, replaced);
+                if !transition_allowed(status, new) || new == CommandStatus::Completed {
+                    return Decision::Done(Retry::Done((status, false)));
+                }
+                let then = (status, true);
+                self.transition_to(at.tag(), generation, new, now, then, &mut replaced, status)
+            });
+            if let Retry::Done(answer) = updated.value {
+                return Ok(answer);
             }
-            self.transition_to(at.tag(), generation, new, now, (status, true))
-        });
-        Ok(updated.value)
+        }
     }
 
     /// The decision that moves a record (or an absent id) to `new`, bumping the generation
-    /// when `new` starts a claim.
+    /// when `new` starts a claim. A record whose generations ran out is removed instead, with
+    /// its status noted in `replaced`, and the next round inserts a fresh record.
+    #[allow(clippy::too_many_arguments)]
     fn transition_to<R>(
         &self,
         tag: u64,
@@ -198,23 +224,52 @@ impl MemoryStore {
         new: CommandStatus,
         now: u64,
         then: R,
-    ) -> Decision<R> {
+        replaced: &mut Option<CommandStatus>,
+        status: CommandStatus,
+    ) -> Decision<Retry<R>> {
         if new == CommandStatus::NotFound {
-            return Decision::Remove(then);
+            return Decision::Remove(Retry::Done(then));
         }
         let generation = match (generation, new) {
             (None, _) => 0,
-            (Some(g), CommandStatus::InProgress) => word::next_generation(g),
+            (Some(g), CommandStatus::InProgress) => match word::next_generation(g) {
+                Some(next) => next,
+                None => {
+                    *replaced = Some(status);
+                    return Decision::Remove(Retry::Again);
+                }
+            },
             (Some(g), _) => g,
         };
         let deadline = self.expiry.deadline(new, now, None);
-        Decision::Set(word::pack(new, tag, generation, deadline), then)
+        Decision::Set(word::pack(new, tag, generation, deadline), Retry::Done(then))
     }
 }
 
-fn status_and_generation(current: &Current<'_, Stored>) -> (CommandStatus, Option<u64>) {
+/// A decision's outcome, or a request to decide again on the next state.
+pub(super) enum Retry<R> {
+    Done(R),
+    Again,
+}
+
+impl<R> Retry<R> {
+    /// The outcome, or whatever `again` returns.
+    fn settled(self, again: impl FnOnce() -> Result<R, StoreError>) -> Result<R, StoreError> {
+        match self {
+            Retry::Done(value) => Ok(value),
+            Retry::Again => again(),
+        }
+    }
+}
+
+/// The status and generation a decision works from. An absent id that this call itself just
+/// removed (its generations ran out) still counts as the status it had.
+fn status_and_generation(
+    current: &Current<'_, Stored>,
+    replaced: Option<CommandStatus>,
+) -> (CommandStatus, Option<u64>) {
     match current {
-        Current::Absent => (CommandStatus::NotFound, None),
+        Current::Absent => (replaced.unwrap_or(CommandStatus::NotFound), None),
         Current::Live { word, .. } => (word::status_of(*word), Some(word::generation_of(*word))),
     }
 }

@@ -182,35 +182,37 @@ impl MemoryStore {
         side: Option<Stored>,
     ) -> Result<bool, StoreError> {
         let at = self.locate(id)?;
-        let guard = epoch::pin();
         let mut side = side;
-        let updated = self.update(&at, id, 0, &guard, |current, now| {
-            let Current::Live {
-                record,
-                word,
-                slot_word,
-            } = current
-            else {
-                return Decision::Done(false);
-            };
-            if !owns(record, word, ticket) {
-                return Decision::Done(false);
-            }
-            if let Some(value) = side.take() {
-                let published = record.publish_cell(ticket.generation, value, &guard, || {
-                    let current = slot_word.load(Ordering::Acquire);
-                    owns(record, current, ticket) && !MemoryStore::expired(current, now)
-                });
-                if !published {
-                    return Decision::Done(false);
+        loop {
+            let guard = epoch::pin();
+            let updated = self.update(&at, id, 0, &guard, |current, now| {
+                let Current::Live { record, word, slot_word } = current else {
+                    return Decision::Done(Some(false));
+                };
+                if !owns(record, word, ticket) {
+                    return Decision::Done(Some(false));
                 }
+                if let Some(value) = side.take() {
+                    let published = record.publish_cell(ticket.generation, value, &guard, || {
+                        let current = slot_word.load(Ordering::Acquire);
+                        !word::is_moved(current)
+                            && owns(record, current, ticket)
+                            && !MemoryStore::expired(current, now)
+                    });
+                    if let Err(value) = published {
+                        side = Some(value);
+                        // A migration froze the slot meanwhile: ask again in the next table.
+                        let moved = word::is_moved(slot_word.load(Ordering::Acquire));
+                        return Decision::Done(if moved { None } else { Some(false) });
+                    }
+                }
+                let deadline = self.expiry.deadline(to, now, None);
+                Decision::Set(word::with_status(word, to, deadline), Some(true))
+            });
+            if let Some(ended) = updated.value {
+                return Ok(ended);
             }
-            Decision::Set(
-                word::with_status(word, to, self.expiry.deadline(to, now, None)),
-                true,
-            )
-        });
-        Ok(updated.value)
+        }
     }
 }
 
@@ -221,11 +223,11 @@ fn claim_next(
     word: u64,
     deadline: u64,
 ) -> Decision<Settled> {
-    let generation = word::next_generation(word::generation_of(word));
-    let ticket = ClaimTicket {
-        incarnation: record.incarnation(),
-        generation,
+    let Some(generation) = word::next_generation(word::generation_of(word)) else {
+        // The record's generations ran out: replace it; the next round claims a fresh record.
+        return Decision::Remove(Settled::Again);
     };
+    let ticket = ClaimTicket { incarnation: record.incarnation(), generation };
     let claimed = word::pack(CommandStatus::InProgress, at.tag(), generation, deadline);
     Decision::Set(claimed, Settled::Answer(Acquire::Acquired(ticket)))
 }

@@ -5,13 +5,13 @@
 //! no transition is in flight, and never drift: every change is one -1 and one +1 applied by
 //! the thread whose CAS made it.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crossbeam_utils::CachePadded;
 
 use crate::CommandStatus;
 use crate::raw::word;
+use crate::sync::stripe;
 
 const STRIPES: usize = 16;
 /// Slots per stripe: one per status code, plus the expiry removal count.
@@ -20,20 +20,6 @@ const EXPIRED_FIELD: usize = 7;
 
 pub(crate) struct StatusCounters {
     stripes: Box<[CachePadded<[AtomicI64; FIELDS]>]>,
-}
-
-fn stripe() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    STRIPE.with(|stripe| {
-        if stripe.get() == usize::MAX {
-            // Relaxed: only the distinctness of the numbers handed out matters.
-            stripe.set(NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES);
-        }
-        stripe.get()
-    })
 }
 
 impl StatusCounters {
@@ -51,7 +37,7 @@ impl StatusCounters {
         if from == to {
             return;
         }
-        let fields = &self.stripes[stripe()];
+        let fields = &self.stripes[stripe() % STRIPES];
         // Relaxed: the counts are statistics, read as a sum; no other memory depends on them.
         if word::is_live(from) {
             fields[from as usize].fetch_sub(1, Ordering::Relaxed);
@@ -63,7 +49,7 @@ impl StatusCounters {
 
     /// Counts one record removed because it expired.
     pub(crate) fn expired(&self, records: u64) {
-        self.stripes[stripe()][EXPIRED_FIELD].fetch_add(records as i64, Ordering::Relaxed);
+        self.stripes[stripe() % STRIPES][EXPIRED_FIELD].fetch_add(records as i64, Ordering::Relaxed);
     }
 
     fn sum(&self, field: usize) -> u64 {

@@ -15,23 +15,31 @@
 
 mod admin;
 mod claims;
+mod cleaner;
+mod cleanup;
 mod counters;
+mod expiry;
 mod wait;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_utils::CachePadded;
 
 use crate::claim::Stored;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, millis};
+use crate::raw::schedule::ExpiryQueue;
 use crate::raw::record::Record;
-use crate::raw::shard::{Current, Decision, Shard, Updated};
+use crate::raw::shard::Shard;
 use crate::raw::word;
 use crate::sync::epoch::{self, Guard};
 use crate::{CommandResult, CommandStatus, Expiry, LapsePolicy, StoreError};
 
 pub(crate) use counters::StatusCounters;
+pub use cleaner::CleanerOptions;
+pub use expiry::ExpiryStep;
+use cleaner::Cleaner;
+use expiry::Expirer;
 
 /// Builds a [`MemoryStore`].
 #[derive(Clone, Debug)]
@@ -102,9 +110,25 @@ impl MemoryStoreBuilder {
         self
     }
 
-    /// Builds the store.
+    /// Builds a store with the background cleaner running (see [`CleanerOptions`]). Inside a
+    /// tokio runtime the cleaner is a task, outside one a thread named `idemstore-cleaner`.
+    pub fn build_with_cleaner(self, options: CleanerOptions) -> Arc<MemoryStore> {
+        let store = Arc::new(self.build());
+        let cleaner = Cleaner::start(&store, options);
+        let _ = store.cleaner.set(cleaner);
+        store
+    }
+
+    /// Builds a store with manual cleanup only: call [`MemoryStore::run_expiry`],
+    /// [`MemoryStore::auto_cleanup`] and [`MemoryStore::compact`] yourself.
     pub fn build(self) -> MemoryStore {
-        let per_shard = (self.capacity / self.shards) * 8 / 3;
+        // An absurd hint must not overflow or allocate the machine away: beyond 2^32 ids the
+        // tables grow on demand instead.
+        let hint = self.capacity.min(1 << 32);
+        let per_shard = (hint / self.shards).saturating_mul(8) / 3;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let revisit = self.expiry.shortest().map_or(u64::MAX / 4, |age| millis(age).max(1));
+        let expirer = Expirer { queue: ExpiryQueue::new(clock.now_ms()), revisit };
         let shards = (0..self.shards)
             .map(|_| CachePadded::new(Shard::new(per_shard)))
             .collect();
@@ -114,14 +138,16 @@ impl MemoryStoreBuilder {
             "memory store built"
         );
         MemoryStore {
+            expirer,
             shards,
             shard_shift: 64 - self.shards.trailing_zeros(),
             hasher: ahash::RandomState::new(),
             max_id_len: self.max_id_len,
             expiry: self.expiry,
             lapse: self.lapse,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+            clock,
             counters: StatusCounters::new(),
+            cleaner: OnceLock::new(),
         }
     }
 }
@@ -140,6 +166,11 @@ impl MemoryStoreBuilder {
 /// assert_eq!(*result.downcast::<&str>().unwrap(), "shipped");
 /// ```
 pub struct MemoryStore {
+    /// The background cleaner, if the store was built with one. Dropping it stops it.
+    cleaner: OnceLock<Cleaner>,
+    /// Declared before `shards` so it drops first: it may hold dead records only it can reach,
+    /// and reads the flags of live ones, which the shards free.
+    expirer: Expirer,
     shards: Box<[CachePadded<Shard<Stored>>]>,
     /// `64 - log2(shards)`: the top bits of a hash pick the shard, so the low bits that pick
     /// the slot inside it stay independent of the choice.
@@ -181,9 +212,21 @@ impl MemoryStore {
         MemoryStoreBuilder::default()
     }
 
+    /// Stops the background cleaner, if one runs, and waits for its thread to end.
+    pub fn stop_cleaner(&self) {
+        if let Some(cleaner) = self.cleaner.get() {
+            cleaner.stop();
+        }
+    }
+
     /// The expiry ages this store applies.
     pub fn expiry(&self) -> &Expiry {
         &self.expiry
+    }
+
+    fn locate_hash(&self, hash: u64) -> Located<'_> {
+        let index = if self.shards.len() == 1 { 0 } else { (hash >> self.shard_shift) as usize };
+        Located { hash, shard: &self.shards[index] }
     }
 
     fn locate(&self, id: &str) -> Result<Located<'_>, StoreError> {
@@ -353,72 +396,15 @@ impl MemoryStore {
             .sum()
     }
 
-    /// Applies `decide` to the id's state as of now, after clearing away an expired record,
-    /// and keeps the running counts in step with whatever changed.
-    fn update<'g, R>(
-        &'g self,
-        at: &Located<'g>,
-        id: &str,
-        fingerprint: u64,
-        guard: &'g Guard,
-        mut decide: impl FnMut(Current<'g, Stored>, u64) -> Decision<R>,
-    ) -> Updated<'g, Stored, R> {
-        loop {
-            let now = self.clock.now_ms();
-            let updated =
-                at.shard.update(
-                    at.hash,
-                    id.as_bytes(),
-                    fingerprint,
-                    guard,
-                    |current| match current {
-                        Current::Live { word, .. } if Self::expired(word, now) => {
-                            match self.lapse_to_indeterminate(word) {
-                                Some(indeterminate) => Decision::Set(indeterminate, None),
-                                None => Decision::Remove(None),
-                            }
-                        }
-                        current => match decide(current, now) {
-                            Decision::Done(value) => Decision::Done(Some(value)),
-                            Decision::Set(word, value) => Decision::Set(word, Some(value)),
-                            Decision::Remove(value) => Decision::Remove(Some(value)),
-                        },
-                    },
-                );
-            if updated.record.is_some() {
-                self.counters.record(updated.from, updated.to);
-            }
-            match updated.value {
-                Some(value) => {
-                    return Updated {
-                        value,
-                        record: updated.record,
-                        from: updated.from,
-                        to: updated.to,
-                    };
-                }
-                None => {
-                    if word::is_removed(updated.to) {
-                        self.counters.expired(1);
-                        tracing::debug!(id, "expired record removed on access");
-                    }
-                }
-            }
-        }
-    }
-
     /// Under [`LapsePolicy::Indeterminate`], the word an expired InProgress `word` becomes.
     fn lapse_to_indeterminate(&self, word: u64) -> Option<u64> {
         let lapsed = word::status_of(word) == CommandStatus::InProgress
             && self.lapse == LapsePolicy::Indeterminate;
+        // The owner is fenced by the status change itself (an ending needs InProgress), so
+        // the generation stays.
         lapsed.then(|| {
-            let generation = word::next_generation(word::generation_of(word));
-            word::pack(
-                CommandStatus::Indeterminate,
-                word::tag_of(word),
-                generation,
-                0,
-            )
+            let (tag, generation) = (word::tag_of(word), word::generation_of(word));
+            word::pack(CommandStatus::Indeterminate, tag, generation, 0)
         })
     }
 }

@@ -4,9 +4,13 @@
 //! - [`word`]: the packed slot word and its bit layout.
 //! - [`record`]: one allocation per key, holding the key bytes and its side-data cell.
 //! - [`table`]: one open-addressing table and its probe.
+//! - [`schedule`]: the hand-over of records to the expiry wheel, and who retires them.
+//! - [`migrate`]: replacing a shard's table while others keep working.
 //! - [`shard`]: the current table of a shard, the decide-then-CAS update loop, and migration.
 
+pub(crate) mod migrate;
 pub(crate) mod record;
+pub(crate) mod schedule;
 pub(crate) mod shard;
 pub(crate) mod table;
 pub(crate) mod word;

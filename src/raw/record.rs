@@ -28,7 +28,7 @@ use std::ptr::{self, NonNull};
 use crate::sync::epoch::{self, Guard};
 use std::sync::Arc;
 
-use crate::sync::{AtomicPtr, AtomicU64, Notify, Ordering, fence};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Notify, Ordering, fence};
 
 /// The fixed part of a record. The key bytes follow it in the same allocation.
 #[repr(C)]
@@ -41,7 +41,10 @@ pub(crate) struct RecordHeader<V> {
     /// helper that saw the old slot may still be reading it.
     init_word: AtomicU64,
     /// Length of the key bytes that follow the header.
-    key_len: usize,
+    key_len: u32,
+    /// [`IN_WHEEL`](super::schedule::IN_WHEEL) and [`DEAD`](super::schedule::DEAD): who
+    /// retires the record when both the table and the expiry wheel may hold it.
+    pub(super) schedule_flags: AtomicU32,
     /// Unique among all records this process ever allocates. A claim carries it so that a
     /// claim on a removed record can never match a new record of the same id, whose
     /// generations start over.
@@ -54,6 +57,14 @@ pub(crate) struct RecordHeader<V> {
     /// Threads waiting for the record to leave InProgress, allocated by the first of them
     /// (`Arc::into_raw`), so records nobody waits on pay one null pointer.
     waiters: AtomicPtr<Notify>,
+    /// When the record's status last changed, on the store's clock: what age-based cleanup
+    /// measures. Raised (never lowered) before the change's CAS, so whoever sees the new word
+    /// sees a time at least this recent.
+    changed_at: AtomicU64,
+    /// The expiry wheel's link: the next record in the same incoming stack or wheel slot.
+    pub(super) wheel_next: AtomicPtr<RecordHeader<V>>,
+    /// The time the expiry wheel should look at the record next.
+    pub(super) wheel_when: AtomicU64,
     /// Under loom, cleared when the record is reclaimed so that a late reader fails the model.
     #[cfg(loom)]
     alive: loom::sync::atomic::AtomicBool,
@@ -93,7 +104,9 @@ pub(crate) fn allocate<V>(
     hash: u64,
     fingerprint: u64,
     init_word: u64,
+    now: u64,
 ) -> NonNull<RecordHeader<V>> {
+    let key_len = u32::try_from(key.len()).expect("key length checked by the store");
     let (layout, offset) = layout_for::<V>(key.len());
     // SAFETY: the layout has a non-zero size (the header is not a ZST).
     let raw = unsafe { alloc::alloc(layout) };
@@ -107,11 +120,15 @@ pub(crate) fn allocate<V>(
         header.as_ptr().write(RecordHeader {
             hash,
             init_word: AtomicU64::new(init_word),
-            key_len: key.len(),
+            key_len,
+            schedule_flags: AtomicU32::new(0),
             incarnation: next_incarnation(),
             fingerprint,
             cell: AtomicPtr::new(ptr::null_mut()),
             waiters: AtomicPtr::new(ptr::null_mut()),
+            changed_at: AtomicU64::new(now),
+            wheel_next: AtomicPtr::new(ptr::null_mut()),
+            wheel_when: AtomicU64::new(0),
             #[cfg(loom)]
             alive: loom::sync::atomic::AtomicBool::new(true),
         });
@@ -150,7 +167,7 @@ pub(crate) unsafe fn free<V>(record: *mut RecordHeader<V>) {
         if !waiters.is_null() {
             drop(Arc::from_raw(waiters));
         }
-        let (layout, _) = layout_for::<V>((*record).key_len);
+        let (layout, _) = layout_for::<V>((*record).key_len as usize);
         #[cfg(loom)]
         {
             // Leave the memory in place so a racing reader trips the `alive` check
@@ -195,16 +212,20 @@ fn next_incarnation() -> u64 {
     thread_local! {
         static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     }
-    RANGE.with(|range| {
-        let (mut next, mut end) = range.get();
-        if next == end {
-            // Relaxed: uniqueness needs only the atomicity of the increment.
-            next = NEXT_BLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * BLOCK;
-            end = next + BLOCK;
-        }
-        range.set((next + 1, end));
-        next
-    })
+    // Relaxed: uniqueness needs only the atomicity of the increment.
+    let block = || NEXT_BLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * BLOCK;
+    RANGE
+        .try_with(|range| {
+            let (mut next, mut end) = range.get();
+            if next == end {
+                next = block();
+                end = next + BLOCK;
+            }
+            range.set((next + 1, end));
+            next
+        })
+        // During thread teardown the thread-local is gone: take a whole block for one record.
+        .unwrap_or_else(|_| block())
 }
 
 #[cfg(loom)]
@@ -215,6 +236,9 @@ fn next_incarnation() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// # Safety
+///
+/// `cell` must come from `publish_cell`'s box, be unlinked from its record, and be freed once.
 unsafe fn free_cell<V>(cell: *mut Cell<V>) {
     // SAFETY: the cell was boxed by `publish_cell` and unlinked before being retired.
     drop(unsafe { Box::from_raw(cell) });
@@ -240,11 +264,11 @@ impl<'g, V> Record<'g, V> {
     }
 
     pub(crate) fn key(&self) -> &'g [u8] {
-        let (_, offset) = layout_for::<V>(self.header.key_len);
+        let (_, offset) = layout_for::<V>(self.header.key_len as usize);
         let base = (self.header as *const RecordHeader<V>).cast::<u8>();
         // SAFETY: `allocate` wrote `key_len` bytes at `offset` before publication and they are
         // never written again; the guard keeps the allocation alive for `'g`.
-        unsafe { std::slice::from_raw_parts(base.add(offset), self.header.key_len) }
+        unsafe { std::slice::from_raw_parts(base.add(offset), self.header.key_len as usize) }
     }
 
     pub(crate) fn incarnation(&self) -> u64 {
@@ -257,6 +281,23 @@ impl<'g, V> Record<'g, V> {
 
     pub(crate) fn fingerprint(&self) -> u64 {
         self.header.fingerprint
+    }
+
+    /// When the record's status last changed (see the field's doc).
+    pub(crate) fn changed_at(&self) -> u64 {
+        // Acquire pairs with the release of `touch`'s fetch_max.
+        self.header.changed_at.load(Ordering::Acquire)
+    }
+
+    /// Records a status change at `now`; call before the change's CAS.
+    pub(crate) fn touch(&self, now: u64) {
+        // Release so that the CAS that follows publishes it; fetch_max keeps the time from
+        // going back when a late writer loses its CAS.
+        self.header.changed_at.fetch_max(now, Ordering::Release);
+    }
+
+    pub(crate) fn header_ptr(&self) -> NonNull<RecordHeader<V>> {
+        NonNull::from(self.header)
     }
 
     /// The record's `Notify`, created by the first caller. The caller must take its
@@ -324,9 +365,11 @@ impl<'g, V> Record<'g, V> {
     }
 
     /// Installs `value` as the side data of `generation`, as long as `still_owner` keeps
-    /// answering true. Returns false (and drops the value) once it answers false.
+    /// answering true. Hands the value back once it answers false.
     ///
-    /// `still_owner` must re-read the slot word and confirm it still shows the caller's claim.
+    /// `still_owner` must re-read the slot word and confirm it still shows the caller's claim,
+    /// answering false for a frozen (MOVED) word: a frozen word never changes again, so it
+    /// would keep vouching for an owner whom the record's next table has long fenced.
     /// Asking after loading the current cell and before swapping it out is what keeps a stale
     /// owner from overwriting the cell of a newer generation: if a newer owner has replaced the
     /// cell in between, the swap fails and the next check sees the newer claim.
@@ -336,14 +379,13 @@ impl<'g, V> Record<'g, V> {
         value: V,
         guard: &'g Guard,
         mut still_owner: impl FnMut() -> bool,
-    ) -> bool {
+    ) -> Result<(), V> {
         let fresh = Box::into_raw(Box::new(Cell { generation, value }));
         loop {
             let current = self.header.cell.load(Ordering::Acquire);
             if !still_owner() {
                 // SAFETY: `fresh` was never published.
-                drop(unsafe { Box::from_raw(fresh) });
-                return false;
+                return Err(unsafe { Box::from_raw(fresh) }.value);
             }
             // AcqRel: release publishes the cell's contents to readers that acquire it;
             // acquire orders the next `still_owner` read after a newer owner's claim.
@@ -359,7 +401,7 @@ impl<'g, V> Record<'g, V> {
                         // thread whose swap removed it retires it.
                         unsafe { epoch::retire(guard, current, free_cell::<V>) };
                     }
-                    return true;
+                    return Ok(());
                 }
                 Err(_) => continue,
             }

@@ -9,37 +9,26 @@
 //!
 //! # Migration
 //!
-//! When inserting would cross the load limit, the inserting thread allocates the next table
-//! (twice the size, the same size to drop tombstones, or smaller) and links it from the full
-//! one. From then on, every thread that wants to insert into the shard, or to write a slot that
-//! has been frozen, first helps: it claims chunks of `MIGRATION_CHUNK` slots, freezes each
-//! slot by setting its MOVED bit, and copies live records into the next table. The thread that
-//! completes the last chunk makes the next table current and retires the old one.
-//!
-//! - Readers never wait and never help: a frozen word is the record's latest state for as long
-//!   as the old table is current, and a reader that loaded the old table before the switch is
-//!   linearised before it.
-//! - Writers to slots not yet frozen proceed in the old table; the freeze copies their result.
-//! - Only writers to this shard that meet the migration wait, and they wait by working; other
-//!   shards never notice. A thread preempted inside a chunk can delay the switch for the
-//!   others until it runs again.
-//!   LIMITATION: on an oversubscribed machine that delay is a scheduler quantum; waiting
-//!   threads yield rather than spin, which bounds the cost but not the latency.
+//! An insert that would cross the load limit, or a write that meets a frozen slot, first
+//! helps the shard's migration to its next table (see [`super::migrate`]) and then retries
+//! there. Reads never wait for a migration.
 
 use std::ptr::{self, NonNull};
 
 use super::record::{self, Record, RecordHeader};
-use super::table::{Probe, Table, next_capacity};
+use super::migrate;
+use super::schedule;
+use super::table::{Probe, Table, load_limit, next_capacity};
 use super::word;
 use crate::CommandStatus;
-use crate::sync::epoch::{self, Guard};
-use crate::sync::{AtomicPtr, AtomicU64, Ordering, yield_now};
+use crate::sync::epoch::Guard;
+use crate::sync::{AtomicPtr, AtomicU64, Ordering};
 
 /// What a decision is shown.
 pub(crate) enum Current<'g, V> {
     /// No record for the key.
     Absent,
-    /// The key's record, its word (without the MOVED bit), and the word's home, for a
+    /// The key's record, its word (never a frozen one), and the word's home, for a
     /// decision that must re-check ownership while it writes side data first.
     Live {
         record: Record<'g, V>,
@@ -59,6 +48,17 @@ pub(crate) enum Decision<R> {
     Remove(R),
 }
 
+/// The key an update is about, and what a record created for it starts with.
+#[derive(Clone, Copy)]
+pub(crate) struct Lookup<'k> {
+    pub(crate) hash: u64,
+    pub(crate) key: &'k [u8],
+    /// The fingerprint a new record is created with.
+    pub(crate) fingerprint: u64,
+    /// The time a new record's status is set, on the store's clock.
+    pub(crate) now: u64,
+}
+
 /// What an update did.
 pub(crate) struct Updated<'g, V, R> {
     /// The decision's value.
@@ -74,7 +74,12 @@ pub(crate) struct Updated<'g, V, R> {
 
 pub(crate) struct Shard<V> {
     /// The current table. Replaced only by the thread that finishes a migration.
-    table: AtomicPtr<Table<V>>,
+    pub(super) table: AtomicPtr<Table<V>>,
+    /// Tables replaced by migrations and not yet handed to the epoch (linked through
+    /// `Table::retired_next`). Retiring them here, from whichever thread runs
+    /// [`Shard::reclaim_tables`], rather than into the bag of the thread that happened to
+    /// finish the migration, keeps large tables from idling in a thread-local bag.
+    pub(super) retired: AtomicPtr<Table<V>>,
 }
 
 /// A record allocated by an insert that has not yet landed in a slot.
@@ -89,13 +94,11 @@ impl<V> Shard<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.next_power_of_two().max(super::table::MIN_CAPACITY);
         let table = Box::into_raw(Box::new(Table::new(capacity)));
-        Shard {
-            table: AtomicPtr::new(table),
-        }
+        Shard { table: AtomicPtr::new(table), retired: AtomicPtr::new(ptr::null_mut()) }
     }
 
     /// The current table, valid for as long as the guard.
-    fn current<'g>(&self, guard: &'g Guard) -> &'g Table<V> {
+    pub(super) fn current<'g>(&self, guard: &'g Guard) -> &'g Table<V> {
         let _ = guard;
         // Acquire pairs with the release store that published the table after its migration.
         let table = self.table.load(Ordering::Acquire);
@@ -110,6 +113,37 @@ impl<V> Shard<V> {
         let used = table.used.load(Ordering::Relaxed);
         let removed = table.removed.load(Ordering::Relaxed);
         (table.capacity(), used.saturating_sub(removed), removed)
+    }
+
+    /// Visits every live record of the current table with its word. During a migration this
+    /// is the old table's frozen words, which stay current until the migration finishes.
+    pub(crate) fn for_each_live<'g>(&'g self, guard: &'g Guard, mut f: impl FnMut(Record<'g, V>, u64)) {
+        for slot in self.current(guard).slots.iter() {
+            let current = slot.word.load(Ordering::Acquire);
+            if word::is_live(current) {
+                let raw = slot.record.load(Ordering::Acquire);
+                // SAFETY: the word was live when read under the guard, so the record was not
+                // retired before the guard was taken.
+                f(unsafe { Record::from_ptr(raw, guard) }, current & !word::MOVED);
+            }
+        }
+    }
+
+    /// Rebuilds the current table if it is mostly tombstones or mostly empty, so memory
+    /// freed by removals comes back even when no insert arrives to trigger a migration.
+    /// Returns true if it rebuilt.
+    pub(crate) fn compact(&self, guard: &Guard) -> bool {
+        let table = self.current(guard);
+        let capacity = table.capacity();
+        let used = table.used.load(Ordering::Relaxed);
+        let removed = table.removed.load(Ordering::Relaxed);
+        let live = used.saturating_sub(removed);
+        let sparse = next_capacity(live) < capacity || removed >= capacity / 4;
+        if !sparse || used == live && capacity <= super::table::MIN_CAPACITY {
+            return false;
+        }
+        self.migrate(table, guard);
+        true
     }
 
     /// The key's record and its word, if it is live. Never waits.
@@ -131,12 +165,11 @@ impl<V> Shard<V> {
     /// InProgress, or removes it, wakes its waiters.
     pub(crate) fn update<'g, R>(
         &'g self,
-        hash: u64,
-        key: &[u8],
-        fingerprint: u64,
+        key: &Lookup<'_>,
         guard: &'g Guard,
         mut decide: impl FnMut(Current<'g, V>) -> Decision<R>,
     ) -> Updated<'g, V, R> {
+        let Lookup { hash, key, fingerprint, now } = *key;
         let mut spare: Option<Spare<V>> = None;
         let mut acted = None;
         let (mut from, mut to) = (word::EMPTY, word::EMPTY);
@@ -152,25 +185,19 @@ impl<V> Shard<V> {
                         Ordering::Acquire,
                     );
                 }
-                Probe::Found {
-                    slot,
-                    record,
-                    word: seen,
-                } => {
-                    let shown = seen & !word::MOVED;
-                    let (target, outcome) = match decide(Current::Live {
-                        record,
-                        word: shown,
-                        slot_word: &slot.word,
-                    }) {
+                Probe::Found { slot, record, word: seen } => {
+                    if word::is_moved(seen) {
+                        // Decide only on words that can still change: a frozen word would let a
+                        // decision vouch for a state the next table has moved past.
+                        self.migrate(table, guard);
+                        continue;
+                    }
+                    let shown = Current::Live { record, word: seen, slot_word: &slot.word };
+                    let (target, outcome) = match decide(shown) {
                         Decision::Done(outcome) => break outcome,
                         Decision::Set(target, outcome) => (target, outcome),
                         Decision::Remove(outcome) => (word::removed_from(seen), outcome),
                     };
-                    if word::is_moved(seen) {
-                        self.migrate(table, guard);
-                        continue;
-                    }
                     // AcqRel: release publishes whatever the decision wrote before (a result
                     // cell) to readers that acquire this word; acquire on failure lets the
                     // retry see the newer state.
@@ -179,8 +206,8 @@ impl<V> Shard<V> {
                         .compare_exchange(seen, target, Ordering::AcqRel, Ordering::Acquire)
                         .is_ok()
                     {
-                        (from, to, acted) = (shown, target, Some(record));
-                        let leaves_progress = word::status_of(shown) == CommandStatus::InProgress
+                        (from, to, acted) = (seen, target, Some(record));
+                        let leaves_progress = word::status_of(seen) == CommandStatus::InProgress
                             && word::status_of(target) != CommandStatus::InProgress;
                         if leaves_progress || word::is_removed(target) {
                             record.wake();
@@ -188,9 +215,8 @@ impl<V> Shard<V> {
                         if word::is_removed(target) {
                             table.removed.fetch_add(1, Ordering::Relaxed);
                             // SAFETY: the CAS turned the slot into a tombstone, so no probe
-                            // returns this record any more, and only the thread whose CAS did
-                            // that retires it.
-                            unsafe { record::retire(guard, record.as_ptr()) };
+                            // returns this record any more; only this thread unlinks it.
+                            unsafe { schedule::unlink(guard, record) };
                         }
                         break outcome;
                     }
@@ -200,21 +226,27 @@ impl<V> Shard<V> {
                         Decision::Done(outcome) | Decision::Remove(outcome) => break outcome,
                         Decision::Set(target, outcome) => (target, outcome),
                     };
-                    let slot = match slot {
-                        Some(slot)
-                            if !word::is_moved(seen)
-                                && table.next.load(Ordering::Acquire).is_null()
-                                && !table.is_full() =>
-                        {
-                            slot
-                        }
-                        _ => {
-                            self.migrate(table, guard);
-                            continue;
-                        }
+                    let Some(slot) = slot.filter(|_| !word::is_moved(seen)) else {
+                        self.migrate(table, guard);
+                        continue;
                     };
-                    if let Some(record) =
-                        self.insert(table, slot, (hash, key, fingerprint), target, &mut spare)
+                    // Reserve room under the load limit before touching the slot. SeqCst pairs
+                    // with `next_table`, which links the next table and then counts: either we
+                    // see the migration here, or it counts our reservation when it sizes the
+                    // next table, so every record it may have to copy fits.
+                    let reserved = table.used.fetch_add(1, Ordering::SeqCst) + 1;
+                    if reserved > load_limit(table.capacity())
+                        || !table.next.load(Ordering::SeqCst).is_null()
+                    {
+                        table.used.fetch_sub(1, Ordering::Relaxed);
+                        self.migrate(table, guard);
+                        continue;
+                    }
+                    let inserted = self.insert(slot, (hash, key, fingerprint), (target, now), &mut spare);
+                    let Some(record) = inserted else {
+                        table.used.fetch_sub(1, Ordering::Relaxed);
+                        continue;
+                    };
                     {
                         // SAFETY: the record is live in a slot of a table we hold under the
                         // guard, so it cannot be freed before the guard drops.
@@ -247,10 +279,9 @@ impl<V> Shard<V> {
     /// when the key is now live there with `target` as its word (or a later one).
     fn insert(
         &self,
-        table: &Table<V>,
         slot: &super::table::Slot<V>,
         (hash, key, fingerprint): (u64, &[u8], u64),
-        target: u64,
+        (target, now): (u64, u64),
         spare: &mut Option<Spare<V>>,
     ) -> Option<NonNull<RecordHeader<V>>> {
         let candidate = match spare {
@@ -260,7 +291,7 @@ impl<V> Shard<V> {
                 candidate.record
             }
             None => {
-                let record = record::allocate(key, hash, fingerprint, target);
+                let record = record::allocate(key, hash, fingerprint, target, now);
                 *spare = Some(Spare {
                     record,
                     exposed: false,
@@ -294,7 +325,6 @@ impl<V> Shard<V> {
             Err(current) => !word::is_empty(current),
         };
         if published {
-            table.used.fetch_add(1, Ordering::Relaxed);
             *spare = None;
             return Some(candidate);
         }
@@ -305,156 +335,12 @@ impl<V> Shard<V> {
         }
         None
     }
-
-    /// Helps the migration of `table` (starting it if needed) until the next table is current.
-    #[cold]
-    fn migrate(&self, table: &Table<V>, guard: &Guard) {
-        let next = self.next_table(table);
-        let chunks = table.chunks();
-        loop {
-            let chunk = table.migrate_cursor.fetch_add(1, Ordering::Relaxed);
-            if chunk >= chunks {
-                break;
-            }
-            let mut copied = 0;
-            for index in table.chunk_range(chunk) {
-                copied += self.migrate_slot(table, next, index, guard);
-            }
-            next.used.fetch_add(copied, Ordering::Relaxed);
-            // AcqRel: each finished chunk releases its copies; the thread that sees the last
-            // one has acquired them all before it publishes the next table.
-            if table.migrate_done.fetch_add(1, Ordering::AcqRel) + 1 == chunks {
-                self.finish(table, next, guard);
-                return;
-            }
-        }
-        while ptr::eq(self.table.load(Ordering::Acquire), table) {
-            yield_now();
-        }
-    }
-
-    /// The table `table` migrates into, allocating and linking it if nobody has yet.
-    fn next_table<'t>(&self, table: &'t Table<V>) -> &'t Table<V> {
-        let mut next = table.next.load(Ordering::Acquire);
-        if next.is_null() {
-            let used = table.used.load(Ordering::Relaxed);
-            let live = used.saturating_sub(table.removed.load(Ordering::Relaxed));
-            let fresh = Box::into_raw(Box::new(Table::new(next_capacity(live))));
-            next = match table.next.compare_exchange(
-                ptr::null_mut(),
-                fresh,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    tracing::trace!(
-                        from = table.capacity(),
-                        to = next_capacity(live),
-                        live,
-                        "shard migration started"
-                    );
-                    fresh
-                }
-                Err(existing) => {
-                    // SAFETY: `fresh` lost the race and was never shared.
-                    drop(unsafe { Box::from_raw(fresh) });
-                    existing
-                }
-            };
-        }
-        // SAFETY: a linked next table is freed only after it was current and then retired,
-        // which cannot happen before `table`, which we hold under a guard, stopped being
-        // current; the caller's guard therefore keeps it alive for `'t`.
-        unsafe { &*next }
-    }
-
-    /// Freezes one slot and copies its record, if live. Returns the number of records copied.
-    fn migrate_slot(
-        &self,
-        table: &Table<V>,
-        next: &Table<V>,
-        index: usize,
-        guard: &Guard,
-    ) -> usize {
-        let slot = &table.slots[index];
-        loop {
-            let current = slot.word.load(Ordering::Acquire);
-            if word::is_moved(current) {
-                return 0;
-            }
-            if word::is_empty(current) {
-                let raw = slot.record.load(Ordering::Acquire);
-                if !raw.is_null() {
-                    // SAFETY: the pointer was published by an insert; the guard holds it.
-                    let record = unsafe { Record::from_ptr(raw, guard) };
-                    let _ = slot.word.compare_exchange(
-                        word::EMPTY,
-                        record.init_word(),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    );
-                    continue;
-                }
-            }
-            if slot
-                .word
-                .compare_exchange(
-                    current,
-                    current | word::MOVED,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_err()
-            {
-                continue;
-            }
-            if !word::is_live(current) {
-                return 0;
-            }
-            let raw = slot.record.load(Ordering::Acquire);
-            // SAFETY: the word was live when frozen and a frozen live record is never retired
-            // from this table, so the pointer is valid under the guard.
-            let record = unsafe { Record::from_ptr(raw, guard) };
-            let copied = next.copy_in(record, current);
-            assert!(
-                copied,
-                "idemstore internal error: next table of capacity {} overflowed during migration",
-                next.capacity()
-            );
-            return 1;
-        }
-    }
-
-    /// Makes `next` current and retires `table`.
-    fn finish(&self, table: &Table<V>, next: &Table<V>, guard: &Guard) {
-        let old = (table as *const Table<V>).cast_mut();
-        let new = (next as *const Table<V>).cast_mut();
-        // Release pairs with the acquire in `current`: every copy into `next` is visible to
-        // whoever loads it.
-        let swapped = self
-            .table
-            .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        debug_assert!(
-            swapped,
-            "only the thread finishing the last chunk publishes"
-        );
-        tracing::trace!(capacity = next.capacity(), "shard migration finished");
-        // SAFETY: `table` is no longer current, so threads that pin from now on cannot reach
-        // it; it is retired once, by the thread that finished its migration. Its records live
-        // on in `next`, so only the slot array is freed.
-        unsafe { epoch::retire(guard, old, free_table::<V>) };
-    }
-}
-
-unsafe fn free_table<V>(table: *mut Table<V>) {
-    // SAFETY: the table was boxed by `Shard::new` or `next_table` and is unreachable now.
-    drop(unsafe { Box::from_raw(table) });
 }
 
 impl<V> Drop for Shard<V> {
     fn drop(&mut self) {
         let table = self.table.load(Ordering::Relaxed);
+        migrate::free_retired(self);
         // SAFETY: `&mut self` means no other thread uses the shard; the current table and
         // every record live in it are owned by it alone.
         unsafe {
@@ -466,10 +352,10 @@ impl<V> Drop for Shard<V> {
             // A migration abandoned by a panic leaves its next table linked; its records are
             // the frozen ones just freed above, so only its slot array goes.
             let next = (*table).next.load(Ordering::Relaxed);
-            if !next.is_null() {
-                free_table(next);
+            if !next.is_null() && !ptr::eq(next, migrate::marker::<V>()) {
+                migrate::free_table(next);
             }
-            free_table(table);
+            migrate::free_table(table);
         }
     }
 }

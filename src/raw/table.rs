@@ -55,6 +55,8 @@ pub(crate) struct Table<V> {
     pub(crate) migrate_cursor: AtomicUsize,
     /// Chunks fully migrated; the thread that finishes the last one publishes `next`.
     pub(crate) migrate_done: AtomicUsize,
+    /// The link in the shard's list of replaced tables awaiting retirement.
+    pub(crate) retired_next: AtomicPtr<Table<V>>,
 }
 
 /// Where a probe for a key ended.
@@ -98,16 +100,12 @@ impl<V> Table<V> {
             next: AtomicPtr::new(ptr::null_mut()),
             migrate_cursor: AtomicUsize::new(0),
             migrate_done: AtomicUsize::new(0),
+            retired_next: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
     pub(crate) fn capacity(&self) -> usize {
         self.mask + 1
-    }
-
-    /// True when inserting one more key would cross the load limit.
-    pub(crate) fn is_full(&self) -> bool {
-        self.used.load(Ordering::Relaxed) + 1 > load_limit(self.capacity())
     }
 
     /// Looks for `key`. Reads only; never waits.
@@ -207,9 +205,9 @@ pub(crate) fn load_limit(capacity: usize) -> usize {
 /// The capacity of the table that replaces a full one holding `live` records.
 ///
 /// Sized so the live records fill at most three eighths of it: growth doubles, a table full
-/// of tombstones is rebuilt at the same size, and a mostly empty one shrinks. Records inserted
-/// while the migration runs (at most one per thread that was mid-insert) fit in the slack
-/// between three eighths and the load limit.
+/// of tombstones is rebuilt at the same size, and a mostly empty one shrinks. `live` counts
+/// every insert that reserved room before the migration began, and no insert reserves room
+/// after, so everything the migration copies fits.
 pub(crate) fn next_capacity(live: usize) -> usize {
     (live * 8 / 3).next_power_of_two().max(MIN_CAPACITY)
 }

@@ -1,10 +1,10 @@
 //! The slot word: one `u64` that holds everything a transition must check and change.
 //!
 //! ```text
-//!  63                                 28 27              12 11        4   3   2     0
-//! +-------------------------------------+------------------+-----------+----+--------+
-//! |          deadline (36 bits)         | generation (16)  |  tag (8)  | MV | status |
-//! +-------------------------------------+------------------+-----------+----+--------+
+//!  63                                     24 23            12 11        4   3   2     0
+//! +-----------------------------------------+----------------+-----------+----+--------+
+//! |            deadline (40 bits)           | generation (12)|  tag (8)  | MV | status |
+//! +-----------------------------------------+----------------+-----------+----+--------+
 //! ```
 //!
 //! - `status`: [`EMPTY`] (the slot was never used), one of the five live statuses, or
@@ -14,9 +14,10 @@
 //! - `tag`: eight bits of the key's hash, so a probe skips most foreign slots without touching
 //!   their key bytes. It is a filter only; the key bytes decide.
 //! - `generation`: bumped by every claim and every administrative override, so a claim that has
-//!   been overtaken can recognise itself as stale. Equality is all that is ever asked of it.
+//!   been overtaken can recognise itself as stale. Equality is all that is ever asked of it. It
+//!   never wraps: a record whose generations run out is replaced by a fresh record.
 //! - `deadline`: milliseconds since the store's clock origin after which the record reads as
-//!   expired, or 0 for none. Keeping it in the word means a status change and its new deadline
+//!   expired, or 0 for none. Forty bits reach 34 years past the origin. Keeping it in the word means a status change and its new deadline
 //!   are one compare-and-swap, and expiry can compare the exact word it scheduled.
 //!
 //! An all-zero word is an empty slot, which is why no live status is coded as 0.
@@ -33,11 +34,11 @@ pub(crate) const TAG_BITS: u32 = 8;
 pub(crate) const TAG_MASK: u64 = ((1 << TAG_BITS) - 1) << TAG_SHIFT;
 
 pub(crate) const GEN_SHIFT: u32 = TAG_SHIFT + TAG_BITS;
-pub(crate) const GEN_BITS: u32 = 16;
+pub(crate) const GEN_BITS: u32 = 12;
 pub(crate) const GEN_MASK: u64 = ((1 << GEN_BITS) - 1) << GEN_SHIFT;
 
 pub(crate) const DEADLINE_SHIFT: u32 = GEN_SHIFT + GEN_BITS;
-/// The largest deadline a word can hold (about 2.2 years of milliseconds).
+/// The largest deadline a word can hold (about 34.8 years of milliseconds).
 pub(crate) const DEADLINE_MAX: u64 = (1 << (64 - DEADLINE_SHIFT)) - 1;
 
 /// The slot was never used: a probe for any key ends here.
@@ -101,8 +102,11 @@ pub(crate) fn generation_of(word: u64) -> u64 {
     (word & GEN_MASK) >> GEN_SHIFT
 }
 
-pub(crate) fn next_generation(generation: u64) -> u64 {
-    (generation + 1) & ((1 << GEN_BITS) - 1)
+/// The generation after `generation`, or `None` once the field is exhausted. A record whose
+/// generation cannot move on is replaced by a fresh record (a new incarnation) instead, so that
+/// a ticket never matches a claim 65,536 generations younger than its own.
+pub(crate) fn next_generation(generation: u64) -> Option<u64> {
+    (generation + 1 < (1 << GEN_BITS)).then_some(generation + 1)
 }
 
 #[allow(dead_code, reason = "read by tests; expiry reads it next")]
@@ -110,7 +114,8 @@ pub(crate) fn deadline_of(word: u64) -> u64 {
     word >> DEADLINE_SHIFT
 }
 
-/// Assembles a word from its fields. The deadline saturates at [`DEADLINE_MAX`].
+/// Assembles a word from its fields. The caller keeps the deadline within [`DEADLINE_MAX`]
+/// (see `Expiry::deadline`); a larger one saturates.
 pub(crate) fn pack(status: CommandStatus, tag: u64, generation: u64, deadline: u64) -> u64 {
     debug_assert!(
         status != CommandStatus::NotFound,
@@ -144,12 +149,12 @@ mod tests {
     #[test]
     fn fields_round_trip_without_overlap() {
         for status in CommandStatus::ALL.into_iter().skip(1) {
-            let word = pack(status, 0xAB, 0xBEEF, 123_456_789);
+            let word = pack(status, 0xAB, 0xBEE, 123_456_789_000);
 
             assert_eq!(status_of(word), status);
             assert_eq!(tag_of(word), 0xAB);
-            assert_eq!(generation_of(word), 0xBEEF);
-            assert_eq!(deadline_of(word), 123_456_789);
+            assert_eq!(generation_of(word), 0xBEE);
+            assert_eq!(deadline_of(word), 123_456_789_000);
             assert!(!is_moved(word) && is_live(word));
         }
     }
@@ -163,8 +168,9 @@ mod tests {
     }
 
     #[test]
-    fn generation_wraps_within_its_field() {
-        assert_eq!(next_generation((1 << GEN_BITS) - 1), 0);
+    fn generation_is_exhausted_instead_of_wrapping() {
+        assert_eq!(next_generation(7), Some(8));
+        assert_eq!(next_generation((1 << GEN_BITS) - 1), None);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Claims: who wins a race, what duplicates see, and why an overtaken owner can change nothing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use idemstore::{ClaimOutcome, CommandStatus, IdempotencyStore};
+use idemstore::{ClaimOutcome, ClaimTicket, CommandStatus, IdempotencyStore};
 use tokio::sync::Barrier;
 
 use super::Plan;
-use super::support::{Ids, arrange, bytes, claim_free, expected, result_of, snapshot};
+use super::support::{Ids, arrange, bytes, claim_free, expected, result_of, retryable, snapshot};
 
 /// Rounds of the sixteen-way claim race, each on a fresh id.
 const CLAIM_RACE_ROUNDS: usize = 1_000;
@@ -50,7 +51,7 @@ pub async fn exactly_one_of_sixteen_concurrent_claims_wins(
     }
 }
 
-pub async fn racing_status_then_claim_lets_one_caller_win_and_shows_in_progress_to_the_other(
+pub async fn racing_check_then_claim_lets_one_win_and_the_other_see_in_progress(
     store: Arc<dyn IdempotencyStore>,
     _: &Plan,
 ) {
@@ -63,7 +64,7 @@ pub async fn racing_status_then_claim_lets_one_caller_win_and_shows_in_progress_
     .await;
 }
 
-pub async fn racing_check_then_compare_and_set_lets_one_caller_win_and_shows_in_progress_to_the_other(
+pub async fn racing_check_then_compare_and_set_lets_one_win_and_the_other_see_in_progress(
     store: Arc<dyn IdempotencyStore>,
     _: &Plan,
 ) {
@@ -132,7 +133,12 @@ pub async fn duplicate_claim_while_running_reports_in_progress(
     let duplicate = store.claim(&id).await.unwrap();
 
     assert_eq!(duplicate, ClaimOutcome::Existing(CommandStatus::InProgress));
-    assert!(store.complete(&id, ticket, result_of("first")).await.unwrap());
+    assert!(
+        store
+            .complete(&id, ticket, result_of("first"))
+            .await
+            .unwrap()
+    );
 }
 
 pub async fn duplicate_claim_of_completed_id_reports_completed_and_keeps_the_result(
@@ -141,7 +147,12 @@ pub async fn duplicate_claim_of_completed_id_reports_completed_and_keeps_the_res
 ) {
     let id = Ids::for_behaviour("duplicate-of-completed").id(0);
     let ticket = claim_free(&*store, &id).await;
-    assert!(store.complete(&id, ticket, result_of("done")).await.unwrap());
+    assert!(
+        store
+            .complete(&id, ticket, result_of("done"))
+            .await
+            .unwrap()
+    );
 
     let duplicate = store.claim(&id).await.unwrap();
 
@@ -163,9 +174,16 @@ pub async fn failed_or_released_command_can_be_claimed_again(
 
         let again = store.claim(&id).await.unwrap();
 
-        let ticket = again.ticket().unwrap_or_else(|| panic!("{from}: claim found {again:?}"));
+        let ticket = again
+            .ticket()
+            .unwrap_or_else(|| panic!("{from}: claim found {again:?}"));
         assert_eq!(store.status(&id).await.unwrap(), CommandStatus::InProgress);
-        assert!(store.complete(&id, ticket, result_of("retried")).await.unwrap());
+        assert!(
+            store
+                .complete(&id, ticket, result_of("retried"))
+                .await
+                .unwrap()
+        );
         assert_eq!(
             snapshot(&*store, &id).await,
             (CommandStatus::Completed, expected("retried"))
@@ -182,15 +200,27 @@ pub async fn remove_then_claim_starts_a_new_claim_that_the_old_ticket_cannot_tou
     assert!(store.complete(&id, old, result_of("old")).await.unwrap());
 
     assert!(store.remove(&id).await.unwrap());
-    assert_eq!(snapshot(&*store, &id).await, (CommandStatus::NotFound, None));
-    assert!(!store.remove(&id).await.unwrap(), "a second remove finds nothing");
+    assert_eq!(
+        snapshot(&*store, &id).await,
+        (CommandStatus::NotFound, None)
+    );
+    assert!(
+        !store.remove(&id).await.unwrap(),
+        "a second remove finds nothing"
+    );
     let new = claim_free(&*store, &id).await;
 
-    assert_ne!(new, old, "the new claim must be told apart from the removed one");
+    assert_ne!(
+        new, old,
+        "the new claim must be told apart from the removed one"
+    );
     assert!(!store.complete(&id, old, result_of("stale")).await.unwrap());
-    assert!(!store.fail(&id, old).await.unwrap());
+    assert!(!store.fail(&id, old, retryable()).await.unwrap());
     assert!(!store.release(&id, old).await.unwrap());
-    assert_eq!(snapshot(&*store, &id).await, (CommandStatus::InProgress, None));
+    assert_eq!(
+        snapshot(&*store, &id).await,
+        (CommandStatus::InProgress, None)
+    );
     assert!(store.complete(&id, new, result_of("new")).await.unwrap());
     assert_eq!(
         snapshot(&*store, &id).await,
@@ -216,7 +246,7 @@ pub async fn stale_ticket_cannot_complete_fail_or_release_a_newer_claim(
         let stale = claim_free(&*store, &id).await;
         match overtake {
             "release" => assert!(store.release(&id, stale).await.unwrap()),
-            "fail" => assert!(store.fail(&id, stale).await.unwrap()),
+            "fail" => assert!(store.fail(&id, stale, retryable()).await.unwrap()),
             "cas-to-not-started" => assert!(
                 store
                     .try_set_status(&id, CommandStatus::InProgress, CommandStatus::NotStarted)
@@ -224,18 +254,42 @@ pub async fn stale_ticket_cannot_complete_fail_or_release_a_newer_claim(
                     .unwrap()
             ),
             "get-and-set-failed" => assert_eq!(
-                store.get_and_set_status(&id, CommandStatus::Failed).await.unwrap(),
+                store
+                    .get_and_set_status(&id, CommandStatus::Failed)
+                    .await
+                    .unwrap(),
                 (CommandStatus::InProgress, true)
             ),
-            _ => store.set_status(&id, CommandStatus::NotStarted).await.unwrap(),
+            _ => store
+                .set_status(&id, CommandStatus::NotStarted)
+                .await
+                .unwrap(),
         }
         let newer = claim_free(&*store, &id).await;
 
-        assert!(!store.complete(&id, stale, result_of("stale")).await.unwrap(), "{overtake}");
-        assert!(!store.fail(&id, stale).await.unwrap(), "{overtake}");
+        assert!(
+            !store
+                .complete(&id, stale, result_of("stale"))
+                .await
+                .unwrap(),
+            "{overtake}"
+        );
+        assert!(
+            !store.fail(&id, stale, retryable()).await.unwrap(),
+            "{overtake}"
+        );
         assert!(!store.release(&id, stale).await.unwrap(), "{overtake}");
-        assert_eq!(snapshot(&*store, &id).await, (CommandStatus::InProgress, None));
-        assert!(store.complete(&id, newer, result_of("newer")).await.unwrap(), "{overtake}");
+        assert_eq!(
+            snapshot(&*store, &id).await,
+            (CommandStatus::InProgress, None)
+        );
+        assert!(
+            store
+                .complete(&id, newer, result_of("newer"))
+                .await
+                .unwrap(),
+            "{overtake}"
+        );
     }
 }
 
@@ -260,4 +314,53 @@ pub async fn stale_ticket_stays_stale_however_many_claims_follow(
         assert!(store.release(&id, current).await.unwrap(), "claim {claims}");
     }
     assert_eq!(bytes(&store.result(&id).await.unwrap()), None);
+}
+
+pub async fn ticket_of_one_id_cannot_finish_another_ids_claim(
+    store: Arc<dyn IdempotencyStore>,
+    _: &Plan,
+) {
+    let ids = Ids::for_behaviour("foreign-ticket");
+    let (mine, theirs) = (ids.id("mine"), ids.id("theirs"));
+    let my_ticket = claim_free(&*store, &mine).await;
+    let their_ticket = claim_free(&*store, &theirs).await;
+    let forged = ClaimTicket {
+        incarnation: 0,
+        generation: 0,
+    };
+
+    for ticket in [my_ticket, forged] {
+        assert!(
+            !store
+                .complete(&theirs, ticket, result_of("wrong"))
+                .await
+                .unwrap()
+        );
+        assert!(!store.fail(&theirs, ticket, retryable()).await.unwrap());
+        assert!(!store.release(&theirs, ticket).await.unwrap());
+        assert!(!store.mark_indeterminate(&theirs, ticket).await.unwrap());
+        assert!(
+            !store
+                .renew(&theirs, ticket, Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+    }
+
+    assert_eq!(
+        snapshot(&*store, &theirs).await,
+        (CommandStatus::InProgress, None)
+    );
+    assert!(
+        store
+            .complete(&theirs, their_ticket, result_of("theirs"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete(&mine, my_ticket, result_of("mine"))
+            .await
+            .unwrap()
+    );
 }

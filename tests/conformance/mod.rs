@@ -6,6 +6,7 @@
 //! function of the same name in one of the modules below with a store built for that test.
 //!
 //! ```ignore
+//! #[macro_use]
 //! mod conformance;
 //!
 //! // A factory that answers at once...
@@ -31,6 +32,8 @@
 //!
 //! - [`claims`]: claim races, fencing and stale tickets.
 //! - [`transitions`]: compare-and-set, get-and-set and the administrative overrides.
+//! - [`outcomes`]: what `acquire` and `register` answer, and payload fingerprints.
+//! - [`operators`]: leases, Indeterminate and its resolution, and waiting for a run.
 //! - [`reads`]: batch reads and what a concurrent reader may observe.
 //! - [`ids`]: which ids are valid, and the typed errors for the rest.
 //! - [`stress`]: many threads of random operations, with per-id accounting.
@@ -38,10 +41,15 @@
 //! [`IdempotencyStore`]: idemstore::IdempotencyStore
 //! [`CommandResult::from_bytes`]: idemstore::CommandResult::from_bytes
 
-#![allow(dead_code, reason = "a backend's test file may run a subset of the suite")]
+#![allow(
+    dead_code,
+    reason = "a backend's test file may run a subset of the suite"
+)]
 
 pub mod claims;
 pub mod ids;
+pub mod operators;
+pub mod outcomes;
 pub mod reads;
 pub mod stress;
 pub mod support;
@@ -57,7 +65,7 @@ pub use support::Plan;
 /// It is evaluated afresh inside every test. An optional `plan = <expr>` sets the sizes a
 /// slower backend may lower; see [`Plan`].
 ///
-/// The including crate must declare the support module as `mod conformance;` at its root.
+/// The including crate declares this module as `#[macro_use] mod conformance;` at its root.
 #[macro_export]
 macro_rules! conformance_suite {
     ($factory:expr $(,)?) => {
@@ -66,25 +74,40 @@ macro_rules! conformance_suite {
     ($factory:expr, plan = $plan:expr $(,)?) => {
         $crate::conformance_suite!(@behaviours $factory, $plan;
             claims::exactly_one_of_sixteen_concurrent_claims_wins,
-            claims::racing_status_then_claim_lets_one_caller_win_and_shows_in_progress_to_the_other,
-            claims::racing_check_then_compare_and_set_lets_one_caller_win_and_shows_in_progress_to_the_other,
+            claims::racing_check_then_claim_lets_one_win_and_the_other_see_in_progress,
+            claims::racing_check_then_compare_and_set_lets_one_win_and_the_other_see_in_progress,
             claims::duplicate_claim_while_running_reports_in_progress,
             claims::duplicate_claim_of_completed_id_reports_completed_and_keeps_the_result,
             claims::failed_or_released_command_can_be_claimed_again,
             claims::remove_then_claim_starts_a_new_claim_that_the_old_ticket_cannot_touch,
             claims::stale_ticket_cannot_complete_fail_or_release_a_newer_claim,
             claims::stale_ticket_stays_stale_however_many_claims_follow,
+            claims::ticket_of_one_id_cannot_finish_another_ids_claim,
             transitions::compare_and_set_with_wrong_expected_status_changes_nothing,
             transitions::compare_and_set_with_illegal_pair_is_an_invalid_transition,
             transitions::compare_and_set_from_not_found_creates_the_record,
             transitions::get_and_set_legal_transitions_return_the_previous_status,
-            transitions::get_and_set_illegal_transitions_report_the_current_status_and_change_nothing,
+            transitions::get_and_set_illegal_transition_reports_current_status_and_changes_nothing,
             transitions::get_and_set_in_progress_on_completed_id_is_refused_and_keeps_the_result,
             transitions::override_to_completed_is_refused_and_changes_nothing,
             transitions::override_to_any_other_status_applies_and_fences_the_current_claim,
             transitions::override_to_not_found_removes_status_and_result,
             transitions::set_result_completes_with_the_result_in_one_step,
             transitions::set_result_fences_the_current_claim,
+            outcomes::acquire_answers_with_what_stands,
+            outcomes::terminal_failure_is_replayed_instead_of_running_again,
+            outcomes::retryable_failure_lets_the_next_caller_run_again,
+            outcomes::different_fingerprint_on_the_same_id_is_a_conflict_whatever_the_status,
+            outcomes::register_creates_a_not_started_record_only_for_an_unknown_id,
+            outcomes::register_leaves_an_existing_record_as_it_was,
+            operators::lapsed_lease_lets_the_next_caller_take_over_and_fences_the_old_owner,
+            operators::renewed_lease_outlives_the_original_one,
+            operators::indeterminate_claim_stands_until_an_operator_resolves_it,
+            operators::resolve_and_reset_touch_only_indeterminate_ids,
+            operators::reset_forgets_an_indeterminate_id_so_the_next_call_runs_it,
+            operators::waiter_wakes_when_the_run_ends,
+            operators::wait_returns_at_once_unless_running_and_times_out_while_running,
+            operators::longest_durations_are_accepted_without_panicking,
             reads::batch_reads_answer_every_id_once_including_repeated_and_unknown_ids,
             reads::batch_reads_over_iterators_answer_every_id,
             reads::empty_batch_reads_answer_nothing,

@@ -21,7 +21,12 @@ async fn three_ids(store: &dyn IdempotencyStore, behaviour: &str) -> [String; 3]
     let ids = Ids::for_behaviour(behaviour);
     let [done, running, unknown] = [ids.id("done"), ids.id("running"), ids.id("unknown")];
     let ticket = claim_free(store, &done).await;
-    assert!(store.complete(&done, ticket, result_of("done")).await.unwrap());
+    assert!(
+        store
+            .complete(&done, ticket, result_of("done"))
+            .await
+            .unwrap()
+    );
     claim_free(store, &running).await;
     [done, running, unknown]
 }
@@ -30,7 +35,10 @@ async fn three_ids(store: &dyn IdempotencyStore, behaviour: &str) -> [String; 3]
 fn result_bytes(
     answer: HashMap<String, Option<idemstore::CommandResult>>,
 ) -> HashMap<String, Option<Vec<u8>>> {
-    answer.into_iter().map(|(id, result)| (id, bytes(&result))).collect()
+    answer
+        .into_iter()
+        .map(|(id, result)| (id, bytes(&result)))
+        .collect()
 }
 
 pub async fn batch_reads_answer_every_id_once_including_repeated_and_unknown_ids(
@@ -48,11 +56,8 @@ pub async fn batch_reads_answer_every_id_once_including_repeated_and_unknown_ids
         (running.clone(), CommandStatus::InProgress),
         (unknown.clone(), CommandStatus::NotFound),
     ]);
-    let expected_results = HashMap::from([
-        (done, expected("done")),
-        (running, None),
-        (unknown, None),
-    ]);
+    let expected_results =
+        HashMap::from([(done, expected("done")), (running, None), (unknown, None)]);
     assert_eq!(statuses, expected_statuses);
     assert_eq!(result_bytes(results), expected_results);
 }
@@ -65,9 +70,15 @@ pub async fn batch_reads_over_iterators_answer_every_id(
     let owned = || [&done, &running, &unknown, &done].into_iter().cloned();
 
     let statuses = store.statuses_of(owned()).await.unwrap();
-    let by_ref = store.statuses_of(vec![unknown.as_str(), done.as_str()]).await.unwrap();
+    let by_ref = store
+        .statuses_of(vec![unknown.as_str(), done.as_str()])
+        .await
+        .unwrap();
     let results = store.results_of(owned()).await.unwrap();
-    let lazily = store.results_of((0..2).map(|_| running.clone())).await.unwrap();
+    let lazily = store
+        .results_of((0..2).map(|_| running.clone()))
+        .await
+        .unwrap();
 
     assert_eq!(
         statuses,
@@ -98,7 +109,10 @@ pub async fn batch_reads_over_iterators_answer_every_id(
 pub async fn empty_batch_reads_answer_nothing(store: Arc<dyn IdempotencyStore>, _: &Plan) {
     let statuses = store.statuses(&[]).await.unwrap();
     let results = store.results(&[]).await.unwrap();
-    let none_of = store.statuses_of(std::iter::empty::<String>()).await.unwrap();
+    let none_of = store
+        .statuses_of(std::iter::empty::<String>())
+        .await
+        .unwrap();
 
     assert!(statuses.is_empty(), "{statuses:?}");
     assert!(results.is_empty(), "{results:?}");
@@ -119,7 +133,8 @@ pub async fn reader_never_sees_completed_without_its_result_or_a_result_before_c
         let start = Arc::new(Barrier::new(2));
 
         let reader = {
-            let (store, id, label, start) = (store.clone(), id.clone(), label.clone(), start.clone());
+            let (store, id, label, start) =
+                (store.clone(), id.clone(), label.clone(), start.clone());
             tokio::spawn(async move {
                 start.wait().await;
                 poll_until_completed(&*store, &id, &label).await
@@ -132,11 +147,17 @@ pub async fn reader_never_sees_completed_without_its_result_or_a_result_before_c
                 for _ in 0..YIELDS_BEFORE_COMPLETE {
                     tokio::task::yield_now().await;
                 }
-                store.complete(&id, ticket, result_of(&label)).await.unwrap()
+                store
+                    .complete(&id, ticket, result_of(&label))
+                    .await
+                    .unwrap()
             })
         };
 
-        assert!(completer.await.unwrap(), "round {round}: the owner's complete");
+        assert!(
+            completer.await.unwrap(),
+            "round {round}: the owner's complete"
+        );
         if reader.await.unwrap() {
             rounds_seen_running += 1;
         }
@@ -159,7 +180,11 @@ async fn poll_until_completed(store: &dyn IdempotencyStore, id: &str, label: &st
         let result = bytes(&store.result(id).await.unwrap());
         match status {
             CommandStatus::Completed => {
-                assert_eq!(result, expected(label), "{id}: Completed read without its result");
+                assert_eq!(
+                    result,
+                    expected(label),
+                    "{id}: Completed read without its result"
+                );
                 return seen_running;
             }
             CommandStatus::InProgress => seen_running = true,
@@ -169,8 +194,16 @@ async fn poll_until_completed(store: &dyn IdempotencyStore, id: &str, label: &st
         let result = bytes(&store.result(id).await.unwrap());
         if result.is_some() {
             let status = store.status(id).await.unwrap();
-            assert_eq!(result, expected(label), "{id}: a result that is not the owner's");
-            assert_eq!(status, CommandStatus::Completed, "{id}: result read before Completed");
+            assert_eq!(
+                result,
+                expected(label),
+                "{id}: a result that is not the owner's"
+            );
+            assert_eq!(
+                status,
+                CommandStatus::Completed,
+                "{id}: result read before Completed"
+            );
             return seen_running;
         }
         tokio::task::yield_now().await;

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use idemstore::{ClaimOutcome, ClaimTicket, CommandResult, CommandStatus, IdempotencyStore};
+use idemstore::{
+    ClaimOutcome, ClaimTicket, CommandResult, CommandStatus, Failure, FailurePolicy,
+    IdempotencyStore,
+};
 
 use super::StressSize;
 
@@ -92,7 +95,10 @@ impl Ids {
     /// An id of exactly `len` bytes (at least the prefix's length), unique to this behaviour.
     pub fn id_of_len(&self, len: usize) -> String {
         let mut id = self.prefix.clone();
-        assert!(len >= id.len(), "id length {len} shorter than the prefix {id:?}");
+        assert!(
+            len >= id.len(),
+            "id length {len} shorter than the prefix {id:?}"
+        );
         id.extend(std::iter::repeat_n('x', len - id.len()));
         id
     }
@@ -111,6 +117,11 @@ fn run_nonce() -> String {
 /// A result carrying `label` as bytes.
 pub fn result_of(label: &str) -> CommandResult {
     CommandResult::from_bytes(label.as_bytes().to_vec())
+}
+
+/// A failure after which the next call runs the command again.
+pub fn retryable() -> Failure {
+    Failure::new("conformance: retryable failure", FailurePolicy::Retryable)
 }
 
 /// The bytes of a stored result, for comparison by content.
@@ -159,11 +170,13 @@ pub async fn arrange(
         }
         CommandStatus::Failed => {
             let ticket = claim_free(store, id).await;
-            assert!(store.fail(id, ticket).await.unwrap());
+            assert!(store.fail(id, ticket, retryable()).await.unwrap());
         }
         CommandStatus::Indeterminate => {
             claim_free(store, id).await;
-            let marked = store.try_set_status(id, CommandStatus::InProgress, status).await;
+            let marked = store
+                .try_set_status(id, CommandStatus::InProgress, status)
+                .await;
             assert!(marked.unwrap());
         }
     }
@@ -172,10 +185,7 @@ pub async fn arrange(
 }
 
 /// The status and the result bytes of `id`, read one after the other.
-pub async fn snapshot(
-    store: &dyn IdempotencyStore,
-    id: &str,
-) -> (CommandStatus, Option<Vec<u8>>) {
+pub async fn snapshot(store: &dyn IdempotencyStore, id: &str) -> (CommandStatus, Option<Vec<u8>>) {
     let status = store.status(id).await.unwrap();
     let result = bytes(&store.result(id).await.unwrap());
     (status, result)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use idemstore::{CommandStatus, IdempotencyStore, StoreError, transition_allowed};
 
 use super::Plan;
-use super::support::{Ids, arrange, claim_free, expected, result_of, snapshot};
+use super::support::{Ids, arrange, claim_free, expected, result_of, retryable, snapshot};
 
 use CommandStatus::*;
 
@@ -57,7 +57,10 @@ pub async fn compare_and_set_with_illegal_pair_is_an_invalid_transition(
     for from in CommandStatus::ALL {
         let id = ids.id(from);
         arrange(&*store, &id, from).await;
-        for to in CommandStatus::ALL.into_iter().filter(|to| !settable(from, *to)) {
+        for to in CommandStatus::ALL
+            .into_iter()
+            .filter(|to| !settable(from, *to))
+        {
             let swapped = store.try_set_status(&id, from, to).await;
 
             assert_eq!(
@@ -97,7 +100,10 @@ pub async fn get_and_set_legal_transitions_return_the_previous_status(
 ) {
     let ids = Ids::for_behaviour("get-and-set-legal");
     for from in CommandStatus::ALL {
-        for to in CommandStatus::ALL.into_iter().filter(|to| settable(from, *to)) {
+        for to in CommandStatus::ALL
+            .into_iter()
+            .filter(|to| settable(from, *to))
+        {
             let id = ids.id(format!("{from}-{to}"));
             arrange(&*store, &id, from).await;
 
@@ -109,7 +115,7 @@ pub async fn get_and_set_legal_transitions_return_the_previous_status(
     }
 }
 
-pub async fn get_and_set_illegal_transitions_report_the_current_status_and_change_nothing(
+pub async fn get_and_set_illegal_transition_reports_current_status_and_changes_nothing(
     store: Arc<dyn IdempotencyStore>,
     _: &Plan,
 ) {
@@ -117,7 +123,10 @@ pub async fn get_and_set_illegal_transitions_report_the_current_status_and_chang
     for from in CommandStatus::ALL {
         let id = ids.id(from);
         arrange(&*store, &id, from).await;
-        for to in CommandStatus::ALL.into_iter().filter(|to| !settable(from, *to)) {
+        for to in CommandStatus::ALL
+            .into_iter()
+            .filter(|to| !settable(from, *to))
+        {
             let answer = store.get_and_set_status(&id, to).await;
 
             assert_eq!(answer, Ok((from, false)), "{from} -> {to}");
@@ -136,7 +145,12 @@ pub async fn get_and_set_in_progress_on_completed_id_is_refused_and_keeps_the_re
 ) {
     let id = Ids::for_behaviour("get-and-set-completed").id(0);
     let ticket = claim_free(&*store, &id).await;
-    assert!(store.complete(&id, ticket, result_of("kept")).await.unwrap());
+    assert!(
+        store
+            .complete(&id, ticket, result_of("kept"))
+            .await
+            .unwrap()
+    );
 
     let answer = store.get_and_set_status(&id, InProgress).await;
 
@@ -155,7 +169,13 @@ pub async fn override_to_completed_is_refused_and_changes_nothing(
 
         let set = store.set_status(&id, Completed).await;
 
-        assert_eq!(set, Err(StoreError::InvalidTransition { from, to: Completed }));
+        assert_eq!(
+            set,
+            Err(StoreError::InvalidTransition {
+                from,
+                to: Completed
+            })
+        );
         assert_eq!(snapshot(&*store, &id).await, (from, arranged_result(from)));
         if let Some(ticket) = ticket {
             let still_owned = store.complete(&id, ticket, result_of("owner")).await;
@@ -183,11 +203,21 @@ pub async fn override_to_any_other_status_applies_and_fences_the_current_claim(
             assert_eq!(after, to, "{from} overridden to {to}");
             if let Some(owner) = owner {
                 let case = format!("owner of a {from} id overridden to {to}");
-                assert!(!store.complete(&id, owner, result_of("late")).await.unwrap(), "{case}");
-                assert!(!store.fail(&id, owner).await.unwrap(), "{case}");
+                assert!(
+                    !store.complete(&id, owner, result_of("late")).await.unwrap(),
+                    "{case}"
+                );
+                assert!(
+                    !store.fail(&id, owner, retryable()).await.unwrap(),
+                    "{case}"
+                );
                 assert!(!store.release(&id, owner).await.unwrap(), "{case}");
             }
-            assert_eq!(snapshot(&*store, &id).await, (to, None), "{from} overridden to {to}");
+            assert_eq!(
+                snapshot(&*store, &id).await,
+                (to, None),
+                "{from} overridden to {to}"
+            );
         }
     }
 }
@@ -205,7 +235,12 @@ pub async fn override_to_not_found_removes_status_and_result(
 
         assert_eq!(snapshot(&*store, &id).await, (NotFound, None), "{from}");
         if let Some(ticket) = ticket {
-            assert!(!store.complete(&id, ticket, result_of("late")).await.unwrap());
+            assert!(
+                !store
+                    .complete(&id, ticket, result_of("late"))
+                    .await
+                    .unwrap()
+            );
             assert_eq!(snapshot(&*store, &id).await, (NotFound, None));
         }
     }
@@ -222,7 +257,11 @@ pub async fn set_result_completes_with_the_result_in_one_step(
 
         store.set_result(&id, result_of("set")).await.unwrap();
 
-        assert_eq!(snapshot(&*store, &id).await, (Completed, expected("set")), "{from}");
+        assert_eq!(
+            snapshot(&*store, &id).await,
+            (Completed, expected("set")),
+            "{from}"
+        );
         assert_eq!(
             store.claim(&id).await.unwrap(),
             idemstore::ClaimOutcome::Existing(Completed),
@@ -237,8 +276,16 @@ pub async fn set_result_fences_the_current_claim(store: Arc<dyn IdempotencyStore
 
     store.set_result(&id, result_of("operator")).await.unwrap();
 
-    assert!(!store.complete(&id, owner, result_of("owner")).await.unwrap());
-    assert!(!store.fail(&id, owner).await.unwrap());
+    assert!(
+        !store
+            .complete(&id, owner, result_of("owner"))
+            .await
+            .unwrap()
+    );
+    assert!(!store.fail(&id, owner, retryable()).await.unwrap());
     assert!(!store.release(&id, owner).await.unwrap());
-    assert_eq!(snapshot(&*store, &id).await, (Completed, expected("operator")));
+    assert_eq!(
+        snapshot(&*store, &id).await,
+        (Completed, expected("operator"))
+    );
 }
