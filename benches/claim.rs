@@ -7,47 +7,52 @@
 //! - `papaya-arc`: a `papaya::HashMap<Box<str>, Arc<Entry>>`, the shape a service would write
 //!   to hand an entry out beyond a guard.
 //! - `papaya-inline`: the same map holding `Entry` itself, one allocation and one pointer hop
-//!   fewer, to show how much of the gap is the `Arc` rather than the table.
+//!   fewer, to show how much of any gap is the `Arc` rather than the table.
 //!
 //! An `Entry` is an `AtomicU8` status and a `OnceLock` result slot. A claim looks the id up
 //! and, when absent, inserts it as InProgress with `try_insert` (winning if the insert was
 //! ours); a found entry is won by CAS-ing its status from a claimable status to InProgress.
+//! A complete looks the id up again, stores the result, then CASes InProgress to Completed, so
+//! a reader that sees Completed sees the result. A `OnceLock` suffices because only Completed
+//! carries a result and Completed is terminal. Unlike `MemoryStore` the adapter has no
+//! fencing and no expiry: its complete checks InProgress, not a claim ticket. Both sides
+//! allocate the same `CommandResult` per complete, take one guard per call (crossbeam-epoch
+//! pin, seize guard), and hash with `ahash::RandomState`; papaya keeps its default
+//! (incremental) resize mode.
+//!
 //! `try_insert`, not `try_insert_with`: in papaya 0.2.5 the closure variants go through
 //! `compute`, which never helps an incremental resize along, so a map grown only through them
-//! piles up unfinished resizes and every later lookup walks the chain of tables (measured
-//! here at 10 to 20 times slower lookups after growing to 100k ids). A complete looks the id up again, stores the result, then CASes InProgress to
-//! Completed, so a reader that sees Completed sees the result. A `OnceLock` suffices because
-//! only Completed carries a result and Completed is terminal. Unlike `MemoryStore` the
-//! adapter has no fencing: its complete checks InProgress, not a claim ticket, so it does
-//! strictly less work. Both sides allocate the same `CommandResult` per complete, take one
-//! guard per call (crossbeam-epoch pin, seize guard), and hash with `ahash::RandomState`.
+//! piles up unfinished resizes and every later lookup walks the chain of tables (10 to 20
+//! times slower lookups after growing to 100k ids, on the machine this was written on).
 //!
 //! # Workloads
 //!
-//! One criterion iteration is a batch of operations; throughput is reported per operation.
-//!
 //! - `fresh_grow` / `fresh_presized`: claim then complete each of a batch of new ids in a
-//!   store built for that iteration (empty, or pre-sized for the batch). Building and dropping
-//!   the store is outside the timed section.
+//!   store built for that batch (empty, or pre-sized for it). Building and dropping the store
+//!   is outside the timed section, so every timed claim is an insert.
 //! - `dup_claim`: claims of ids that are already Completed, the redelivery hot path.
 //! - `status`: status reads of existing ids.
 //!
 //! Lookups run against one pre-populated store per contender and visit its ids in a shuffled
 //! order, so neither the table nor the records are walked in memory order. Ids are
-//! UUID-shaped 36-byte strings made from a fixed seed before anything is timed. At two threads the threads start together at
-//! a barrier, work on disjoint ids, and the time is from the first start to the last finish.
+//! UUID-shaped 36-byte strings made from fixed seeds before anything is timed. At two threads
+//! the threads start together at a barrier and work on disjoint ids; the time is from the
+//! first start to the last finish.
 //!
 //! # Running
 //!
 //! `cargo bench --bench claim` runs the full plan (about five minutes);
 //! `IDEMSTORE_BENCH_QUICK=1 cargo bench --bench claim` runs small sizes briefly (under two
-//! minutes). After criterion's report a summary table prints each workload's median
-//! throughput per contender and the ratios, all from samples taken in this process.
+//! minutes). Criterion reports each contender's throughput (Melem/s, an element being one
+//! operation). Then, for every workload criterion ran, the contenders are timed again in
+//! interleaved rounds, one batch each per round in rotating order, and a table prints their
+//! median throughput and the median of the per-round ratios. Pairing batches that ran
+//! moments apart keeps the ratio meaningful on a shared, noisy machine.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex, OnceLock};
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
@@ -61,15 +66,17 @@ const THREAD_COUNTS: [usize; 2] = [1, 2];
 /// Sizes and times of one run.
 struct Plan {
     quick: bool,
-    /// Ids claimed and completed per fresh-store iteration.
+    /// Ids claimed and completed per fresh store (even, so two threads split it exactly).
     fresh_batch: usize,
     /// Ids in the populated store the lookup workloads read.
     lookup_ids: usize,
-    /// Lookups per lookup iteration, split across the threads.
+    /// Lookups per timed batch, split across the threads (even, as above).
     lookup_batch: usize,
     sample_size: usize,
     warm_up: Duration,
     measurement: Duration,
+    /// Interleaved rounds per workload for the summary table.
+    rounds: usize,
 }
 
 impl Plan {
@@ -84,6 +91,7 @@ impl Plan {
                 sample_size: 10,
                 warm_up: Duration::from_millis(300),
                 measurement: Duration::from_secs(1),
+                rounds: 9,
             }
         } else {
             Plan {
@@ -94,6 +102,7 @@ impl Plan {
                 sample_size: 30,
                 warm_up: Duration::from_millis(1500),
                 measurement: Duration::from_secs(4),
+                rounds: 21,
             }
         }
     }
@@ -104,6 +113,9 @@ trait Contender: Sync + Sized {
     const NAME: &'static str;
 
     fn build(presize_for: Option<usize>) -> Self;
+
+    /// This contender's populated store among the run's inputs.
+    fn populated(populated: &Populated) -> &OnceCell<Self>;
 
     /// Claims `id`, then completes it with `value`. True when both steps won.
     fn claim_and_complete(&self, id: &str, value: u64) -> bool;
@@ -122,6 +134,10 @@ impl Contender for MemoryStore {
             Some(ids) => MemoryStore::builder().capacity(ids).build(),
             None => MemoryStore::new(),
         }
+    }
+
+    fn populated(populated: &Populated) -> &OnceCell<Self> {
+        &populated.idemstore
     }
 
     fn claim_and_complete(&self, id: &str, value: u64) -> bool {
@@ -209,6 +225,7 @@ impl<H: Handle> PapayaStore<H> {
                 }
             }
         };
+
         let status = &found.entry().status;
         let mut seen = status.load(Ordering::Acquire);
         loop {
@@ -241,7 +258,10 @@ impl<H: Handle> PapayaStore<H> {
     }
 }
 
-impl<H: Handle> Contender for PapayaStore<H> {
+impl<H: Handle> Contender for PapayaStore<H>
+where
+    Populated: PopulatedPapaya<H>,
+{
     const NAME: &'static str = H::NAME;
 
     fn build(presize_for: Option<usize>) -> Self {
@@ -251,6 +271,10 @@ impl<H: Handle> Contender for PapayaStore<H> {
         PapayaStore {
             map: builder.build(),
         }
+    }
+
+    fn populated(populated: &Populated) -> &OnceCell<Self> {
+        populated.papaya()
     }
 
     fn claim_and_complete(&self, id: &str, value: u64) -> bool {
@@ -275,6 +299,32 @@ impl<H: Handle> Contender for PapayaStore<H> {
     }
 }
 
+/// One store per contender in which every lookup id is Completed, built on first use so a
+/// criterion filter that skips the lookups also skips building them.
+#[derive(Default)]
+struct Populated {
+    idemstore: OnceCell<MemoryStore>,
+    papaya_arc: OnceCell<PapayaStore<Arc<Entry>>>,
+    papaya_inline: OnceCell<PapayaStore<Entry>>,
+}
+
+/// Picks the populated papaya store by how it holds entries.
+trait PopulatedPapaya<H> {
+    fn papaya(&self) -> &OnceCell<PapayaStore<H>>;
+}
+
+impl PopulatedPapaya<Arc<Entry>> for Populated {
+    fn papaya(&self) -> &OnceCell<PapayaStore<Arc<Entry>>> {
+        &self.papaya_arc
+    }
+}
+
+impl PopulatedPapaya<Entry> for Populated {
+    fn papaya(&self) -> &OnceCell<PapayaStore<Entry>> {
+        &self.papaya_inline
+    }
+}
+
 /// UUID-shaped ids (8-4-4-4-12 hex digits, 36 bytes) from a fixed seed.
 fn uuid_like_ids(count: usize, seed: u64) -> Vec<String> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -291,6 +341,72 @@ fn uuid_like_ids(count: usize, seed: u64) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Everything the workloads read, made before anything is timed.
+struct Inputs {
+    plan: Plan,
+    fresh_ids: Vec<String>,
+    /// Inserted into the populated stores in this order, so records and keys sit in memory in
+    /// this order.
+    stored_ids: Vec<String>,
+    /// The stored ids shuffled, each a fresh copy: lookups do not walk the stores' memory in
+    /// allocation order (which would let the prefetcher hide the misses), while the bytes of
+    /// the id being looked up are read in sequence, as a message's id would be in cache.
+    lookup_order: Vec<String>,
+    populated: Populated,
+    /// Workloads criterion ran (a filter may skip some), in the order it ran them.
+    ran: RefCell<Vec<(Workload, usize)>>,
+}
+
+impl Inputs {
+    fn new(plan: Plan) -> Inputs {
+        let stored_ids = uuid_like_ids(plan.lookup_ids, 0xd0b1_1ca7e);
+        let mut positions: Vec<usize> = (0..stored_ids.len()).collect();
+        positions.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0x5eed));
+        Inputs {
+            fresh_ids: uuid_like_ids(plan.fresh_batch, 0x1de5_7012e),
+            lookup_order: positions.iter().map(|&at| stored_ids[at].clone()).collect(),
+            stored_ids,
+            plan,
+            populated: Populated::default(),
+            ran: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Operations in one timed batch of `workload`.
+    fn batch(&self, workload: Workload) -> usize {
+        match workload {
+            Workload::FreshGrow | Workload::FreshPresized => self.fresh_ids.len(),
+            Workload::DuplicateClaim | Workload::Status => self.plan.lookup_batch,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    FreshGrow,
+    FreshPresized,
+    DuplicateClaim,
+    Status,
+}
+
+impl Workload {
+    const ALL: [Workload; 4] = [
+        Workload::FreshGrow,
+        Workload::FreshPresized,
+        Workload::DuplicateClaim,
+        Workload::Status,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Workload::FreshGrow => "fresh_grow",
+            Workload::FreshPresized => "fresh_presized",
+            Workload::DuplicateClaim => "dup_claim",
+            Workload::Status => "status",
+        }
+    }
 }
 
 /// Runs `work(thread)` on `threads` threads released together; returns the time from the
@@ -319,90 +435,41 @@ fn run_parallel(threads: usize, work: impl Fn(usize) + Sync) -> Duration {
             .map(|worker| worker.join().expect("bench worker panicked"))
             .collect()
     });
-    let first = spans
-        .iter()
-        .map(|span| span.0)
-        .min()
-        .expect("at least one thread");
-    let last = spans
-        .iter()
-        .map(|span| span.1)
-        .max()
-        .expect("at least one thread");
-    last - first
+    let first = spans.iter().map(|span| span.0).min();
+    let last = spans.iter().map(|span| span.1).max();
+    last.zip(first)
+        .map_or(Duration::ZERO, |(last, first)| last - first)
 }
 
-/// Thread `thread`'s share of `ids` when `threads` split them evenly.
-fn share(ids: &[String], thread: usize, threads: usize) -> &[String] {
+/// Claims and completes every fresh id in a store built for the batch; returns the time the
+/// claims took. Every claim must win: a lost one means the store was not fresh.
+fn time_fresh<C: Contender>(inputs: &Inputs, threads: usize, presize: bool) -> Duration {
+    let ids = &inputs.fresh_ids[..];
     let per_thread = ids.len() / threads;
-    &ids[thread * per_thread..(thread + 1) * per_thread]
-}
+    let store = C::build(presize.then_some(ids.len()));
+    let won = AtomicUsize::new(0);
 
-/// One iter_custom call: `operations` timed in `elapsed`.
-struct Sample {
-    workload: &'static str,
-    threads: usize,
-    contender: &'static str,
-    operations: u64,
-    elapsed: Duration,
-}
-
-static SAMPLES: Mutex<Vec<Sample>> = Mutex::new(Vec::new());
-
-fn record(workload: &'static str, threads: usize, contender: &'static str, ops: u64, t: Duration) {
-    SAMPLES.lock().expect("sample log poisoned").push(Sample {
-        workload,
-        threads,
-        contender,
-        operations: ops,
-        elapsed: t,
+    let elapsed = run_parallel(threads, |thread| {
+        let share = &ids[thread * per_thread..(thread + 1) * per_thread];
+        let mut wins = 0;
+        for (value, id) in (0u64..).zip(share) {
+            wins += usize::from(black_box(store.claim_and_complete(id, value)));
+        }
+        won.fetch_add(wins, Ordering::Relaxed);
     });
+
+    assert_eq!(
+        won.into_inner(),
+        per_thread * threads,
+        "{} lost a fresh claim",
+        C::NAME
+    );
+    drop(store);
+    elapsed
 }
 
-fn bench_fresh<C: Contender>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    workload: &'static str,
-    ids: &[String],
-    threads: usize,
-    presize: bool,
-) {
-    let id = BenchmarkId::new(C::NAME, format!("{threads}t"));
-    group.bench_function(id, |bencher| {
-        bencher.iter_custom(|iters| {
-            let mut elapsed = Duration::ZERO;
-            for _ in 0..iters {
-                let store = C::build(presize.then_some(ids.len()));
-                let won = AtomicUsize::new(0);
-                elapsed += run_parallel(threads, |thread| {
-                    let mut wins = 0;
-                    for (value, id) in (0u64..).zip(share(ids, thread, threads)) {
-                        wins += usize::from(black_box(store.claim_and_complete(id, value)));
-                    }
-                    won.fetch_add(wins, Ordering::Relaxed);
-                });
-                let won = won.into_inner();
-                assert_eq!(
-                    won,
-                    ids.len() / threads * threads,
-                    "{} lost a fresh claim",
-                    C::NAME
-                );
-                drop(store);
-            }
-            record(
-                workload,
-                threads,
-                C::NAME,
-                iters * ids.len() as u64,
-                elapsed,
-            );
-            elapsed
-        })
-    });
-}
-
-/// A store in which every id of `ids` is Completed.
-fn populated<C: Contender>(ids: &[String]) -> C {
+/// A store in which every one of `ids` is Completed.
+fn populate<C: Contender>(ids: &[String]) -> C {
     let store = C::build(None);
     let won = (0u64..)
         .zip(ids)
@@ -416,145 +483,138 @@ fn populated<C: Contender>(ids: &[String]) -> C {
     store
 }
 
-#[derive(Clone, Copy)]
-enum Lookup {
-    DuplicateClaim,
-    Status,
+/// Looks up one batch of ids in the populated store, each thread starting in its own part of
+/// the lookup order at `cursor`; returns the time taken and moves `cursor` past the batch.
+fn time_lookups<C: Contender>(
+    inputs: &Inputs,
+    workload: Workload,
+    threads: usize,
+    cursor: &mut usize,
+) -> Duration {
+    let store = C::populated(&inputs.populated).get_or_init(|| populate(&inputs.stored_ids));
+    let ids = &inputs.lookup_order[..];
+    let per_thread = inputs.plan.lookup_batch / threads;
+    let hits = AtomicUsize::new(0);
+
+    let elapsed = run_parallel(threads, |thread| {
+        let start = (*cursor + thread * ids.len() / threads) % ids.len();
+        let walk = ids[start..].iter().chain(ids).take(per_thread);
+        let found = match workload {
+            Workload::DuplicateClaim => walk
+                .filter(|id| black_box(store.claim_finds_completed(id)))
+                .count(),
+            _ => walk
+                .filter(|id| black_box(store.status(id)) == CommandStatus::Completed)
+                .count(),
+        };
+        hits.fetch_add(found, Ordering::Relaxed);
+    });
+
+    *cursor = (*cursor + per_thread) % ids.len();
+    assert_eq!(
+        hits.into_inner(),
+        per_thread * threads,
+        "{} missed an id",
+        C::NAME
+    );
+    elapsed
 }
 
-impl Lookup {
-    fn workload(self) -> &'static str {
-        match self {
-            Lookup::DuplicateClaim => "dup_claim",
-            Lookup::Status => "status",
+/// Times one batch of `workload` on `C`.
+fn time_batch<C: Contender>(
+    inputs: &Inputs,
+    workload: Workload,
+    threads: usize,
+    cursor: &mut usize,
+) -> Duration {
+    match workload {
+        Workload::FreshGrow => time_fresh::<C>(inputs, threads, false),
+        Workload::FreshPresized => time_fresh::<C>(inputs, threads, true),
+        Workload::DuplicateClaim | Workload::Status => {
+            time_lookups::<C>(inputs, workload, threads, cursor)
         }
     }
 }
 
-/// The ids a lookup workload stores, and the order it looks them up in.
-struct LookupIds {
-    /// Inserted in this order, so records and keys sit in memory in this order.
-    stored: Vec<String>,
-    /// The same ids shuffled, each a fresh copy: lookups do not walk the stores' memory in
-    /// allocation order (which would let the prefetcher hide the misses), while the bytes
-    /// of the id being looked up are read sequentially, as a message's id would be in cache.
-    order: Vec<String>,
-}
-
-impl LookupIds {
-    fn new(count: usize) -> LookupIds {
-        let stored = uuid_like_ids(count, 0xd0b1_1ca7e);
-        let mut positions: Vec<usize> = (0..count).collect();
-        positions.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0x5eed));
-        let order = positions.iter().map(|&at| stored[at].clone()).collect();
-        LookupIds { stored, order }
-    }
-}
-
-fn bench_lookup<C: Contender>(
+fn bench_contender<C: Contender>(
     group: &mut BenchmarkGroup<'_, WallTime>,
-    lookup: Lookup,
-    store: &OnceCell<C>,
-    lookup_ids: &LookupIds,
-    batch: usize,
+    inputs: &Inputs,
+    workload: Workload,
     threads: usize,
 ) {
-    let per_thread = batch / threads;
-    let ids = &lookup_ids.order[..];
     let mut cursor = 0;
-    group.bench_function(
-        BenchmarkId::new(C::NAME, format!("{threads}t")),
-        |bencher| {
-            let store = store.get_or_init(|| populated(&lookup_ids.stored));
-            bencher.iter_custom(|iters| {
-                let mut elapsed = Duration::ZERO;
-                for _ in 0..iters {
-                    let hits = AtomicUsize::new(0);
-                    elapsed += run_parallel(threads, |thread| {
-                        // Each thread starts in its own part of the ids and walks on from there.
-                        let start = (cursor + thread * ids.len() / threads) % ids.len();
-                        let walk = ids[start..].iter().chain(ids).take(per_thread);
-                        let found = match lookup {
-                            Lookup::DuplicateClaim => walk
-                                .filter(|id| black_box(store.claim_finds_completed(id)))
-                                .count(),
-                            Lookup::Status => walk
-                                .filter(|id| {
-                                    black_box(store.status(id)) == CommandStatus::Completed
-                                })
-                                .count(),
-                        };
-                        hits.fetch_add(found, Ordering::Relaxed);
-                    });
-                    cursor = (cursor + per_thread) % ids.len();
-                    assert_eq!(
-                        hits.into_inner(),
-                        per_thread * threads,
-                        "{} missed an id",
-                        C::NAME
-                    );
-                }
-                let ops = iters * (per_thread * threads) as u64;
-                record(lookup.workload(), threads, C::NAME, ops, elapsed);
-                elapsed
-            })
-        },
-    );
+    let id = BenchmarkId::new(C::NAME, format!("{threads}t"));
+    group.bench_function(id, |bencher| {
+        let mut ran = inputs.ran.borrow_mut();
+        if !ran.contains(&(workload, threads)) {
+            ran.push((workload, threads));
+        }
+        drop(ran);
+        bencher.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| time_batch::<C>(inputs, workload, threads, &mut cursor))
+                .sum()
+        })
+    });
 }
 
-fn run_benches(criterion: &mut Criterion, plan: &Plan) {
-    let fresh_ids = uuid_like_ids(plan.fresh_batch, 0x1de5_7012e);
-    for (workload, presize) in [("fresh_grow", false), ("fresh_presized", true)] {
-        let mut group = criterion.benchmark_group(workload);
+fn run_criterion(criterion: &mut Criterion, inputs: &Inputs) {
+    for workload in Workload::ALL {
+        let mut group = criterion.benchmark_group(workload.name());
         group.sampling_mode(SamplingMode::Flat);
-        group.throughput(Throughput::Elements(plan.fresh_batch as u64));
+        group.throughput(Throughput::Elements(inputs.batch(workload) as u64));
         for threads in THREAD_COUNTS {
-            bench_fresh::<MemoryStore>(&mut group, workload, &fresh_ids, threads, presize);
-            bench_fresh::<PapayaStore<Arc<Entry>>>(
-                &mut group, workload, &fresh_ids, threads, presize,
-            );
-            bench_fresh::<PapayaStore<Entry>>(&mut group, workload, &fresh_ids, threads, presize);
-        }
-        group.finish();
-    }
-    drop(fresh_ids);
-
-    let lookup_ids = LookupIds::new(plan.lookup_ids);
-    let idemstore = OnceCell::<MemoryStore>::new();
-    let papaya_arc = OnceCell::<PapayaStore<Arc<Entry>>>::new();
-    let papaya_inline = OnceCell::<PapayaStore<Entry>>::new();
-    for lookup in [Lookup::DuplicateClaim, Lookup::Status] {
-        let mut group = criterion.benchmark_group(lookup.workload());
-        group.sampling_mode(SamplingMode::Flat);
-        group.throughput(Throughput::Elements(plan.lookup_batch as u64));
-        for threads in THREAD_COUNTS {
-            let (ids, batch) = (&lookup_ids, plan.lookup_batch);
-            bench_lookup(&mut group, lookup, &idemstore, ids, batch, threads);
-            bench_lookup(&mut group, lookup, &papaya_arc, ids, batch, threads);
-            bench_lookup(&mut group, lookup, &papaya_inline, ids, batch, threads);
+            bench_contender::<MemoryStore>(&mut group, inputs, workload, threads);
+            bench_contender::<PapayaStore<Arc<Entry>>>(&mut group, inputs, workload, threads);
+            bench_contender::<PapayaStore<Entry>>(&mut group, inputs, workload, threads);
         }
         group.finish();
     }
 }
 
-/// Median and interquartile spread (relative to the median) of millions of ops per second.
-fn mops(workload: &str, threads: usize, contender: &str) -> Option<(f64, f64)> {
-    let samples = SAMPLES.lock().expect("sample log poisoned");
-    let mut rates: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.workload == workload && s.threads == threads && s.contender == contender)
-        .map(|s| s.operations as f64 / s.elapsed.as_secs_f64() / 1e6)
-        .collect();
-    if rates.is_empty() {
-        return None;
+const CONTENDERS: usize = 3;
+
+/// Millions of operations per second of each contender, one batch each per round, the
+/// order rotating from round to round so no contender always runs first.
+fn interleaved_rounds(inputs: &Inputs, workload: Workload, threads: usize) -> [Vec<f64>; 3] {
+    let operations = (inputs.batch(workload) / threads * threads) as f64;
+    let mut cursors = [0; CONTENDERS];
+    let mut rates: [Vec<f64>; CONTENDERS] = Default::default();
+    for round in 0..inputs.plan.rounds {
+        for turn in 0..CONTENDERS {
+            let contender = (round + turn) % CONTENDERS;
+            let cursor = &mut cursors[contender];
+            let elapsed = match contender {
+                0 => time_batch::<MemoryStore>(inputs, workload, threads, cursor),
+                1 => time_batch::<PapayaStore<Arc<Entry>>>(inputs, workload, threads, cursor),
+                _ => time_batch::<PapayaStore<Entry>>(inputs, workload, threads, cursor),
+            };
+            rates[contender].push(operations / elapsed.as_secs_f64() / 1e6);
+        }
     }
-    rates.sort_by(f64::total_cmp);
-    let at = |q: f64| rates[((rates.len() - 1) as f64 * q).round() as usize];
-    Some((at(0.5), (at(0.75) - at(0.25)) / at(0.5)))
+    rates
+}
+
+/// The value at quantile `q` of `values` (nearest rank).
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// "median [p25-p75]" of the per-round ratios `ours[r] / theirs[r]`.
+fn paired_ratio(ours: &[f64], theirs: &[f64]) -> String {
+    let ratios: Vec<f64> = ours.iter().zip(theirs).map(|(a, b)| a / b).collect();
+    format!(
+        "{:.2}x [{:.2}-{:.2}]",
+        quantile(&ratios, 0.5),
+        quantile(&ratios, 0.25),
+        quantile(&ratios, 0.75)
+    )
 }
 
 /// The machine's one-minute load average, to show how much else was running (the machine
-/// is shared; at two threads any other runnable process takes a core from the benchmark).
+/// may be shared; at two threads any other runnable process takes a core from the run).
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -562,50 +622,39 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-fn print_summary(plan: &Plan, load_at_start: &str) {
-    let contenders = [
-        MemoryStore::NAME,
-        <PapayaStore<Arc<Entry>>>::NAME,
-        <PapayaStore<Entry>>::NAME,
-    ];
+fn print_summary(inputs: &Inputs, load_at_start: &str) {
+    let plan = &inputs.plan;
+    let ran = inputs.ran.borrow().clone();
     println!();
-    println!("claim benchmark summary: median Mops/s over this run's samples (warm-up included)");
-    println!("ratio = idemstore / papaya variant (above 1: idemstore faster); spread = widest");
-    println!("interquartile range among the row's contenders, relative to its median");
     println!(
-        "{:<16} {:>3} {:>10} {:>11} {:>7} {:>14} {:>7} {:>7}",
-        "workload", "thr", "idemstore", "papaya-arc", "ratio", "papaya-inline", "ratio", "spread"
+        "summary: {} interleaved rounds per row, timed after criterion in this process",
+        plan.rounds
     );
-    let workloads = ["fresh_grow", "fresh_presized", "dup_claim", "status"];
-    for workload in workloads {
-        for threads in THREAD_COUNTS {
-            let found: Vec<_> = contenders
-                .iter()
-                .map(|c| mops(workload, threads, c))
-                .collect();
-            let [Some(ours), Some(arc), Some(inline)] = found[..] else {
-                continue;
-            };
-            let spread = [ours.1, arc.1, inline.1].into_iter().fold(0.0, f64::max);
-            println!(
-                "{:<16} {:>3} {:>10.2} {:>11.2} {:>6.2}x {:>14.2} {:>6.2}x {:>6.1}%",
-                workload,
-                threads,
-                ours.0,
-                arc.0,
-                ours.0 / arc.0,
-                inline.0,
-                ours.0 / inline.0,
-                spread * 100.0
-            );
-        }
+    println!("Mops/s = median over rounds; ratio = idemstore / papaya variant per round, median");
+    println!("and [25th-75th percentile] over rounds (above 1: idemstore faster)");
+    println!(
+        "{:<15} {:>3} {:>9} {:>10} {:>20} {:>13} {:>20}",
+        "workload", "thr", "idemstore", "papaya-arc", "ratio", "papaya-inline", "ratio"
+    );
+    for (workload, threads) in ran {
+        let [ours, arc, inline] = interleaved_rounds(inputs, workload, threads);
+        println!(
+            "{:<15} {:>3} {:>9.2} {:>10.2} {:>20} {:>13.2} {:>20}",
+            workload.name(),
+            threads,
+            quantile(&ours, 0.5),
+            quantile(&arc, 0.5),
+            paired_ratio(&ours, &arc),
+            quantile(&inline, 0.5),
+            paired_ratio(&ours, &inline)
+        );
     }
     println!(
-        "mode: {}; fresh batch {} ids per store; lookups over {} Completed ids, {} per sample",
+        "mode: {}; fresh: {} ids per fresh store; lookups: {} of {} Completed ids per batch",
         if plan.quick { "quick" } else { "full" },
         plan.fresh_batch,
-        plan.lookup_ids,
-        plan.lookup_batch
+        plan.lookup_batch,
+        plan.lookup_ids
     );
     println!(
         "cores: {}; one-minute load average {load_at_start} at start, {} at end",
@@ -631,9 +680,9 @@ fn main() {
     let load_at_start = load_average();
     if measuring {
         println!(
-            "idemstore vs papaya {} mode; hasher ahash::RandomState for every contender \
-             (MemoryStore's own; papaya via HashMap::builder().hasher); papaya resize mode \
-             default (incremental)",
+            "idemstore vs papaya 0.2, {} mode; hasher: ahash::RandomState for every contender \
+             (MemoryStore's own; papaya through HashMap::builder().hasher); papaya resize \
+             mode: default (incremental)",
             if plan.quick { "quick" } else { "full" },
         );
     }
@@ -642,9 +691,11 @@ fn main() {
         .warm_up_time(plan.warm_up)
         .measurement_time(plan.measurement)
         .configure_from_args();
-    run_benches(&mut criterion, &plan);
+    let inputs = Inputs::new(plan);
+
+    run_criterion(&mut criterion, &inputs);
     criterion.final_summary();
     if measuring {
-        print_summary(&plan, &load_at_start);
+        print_summary(&inputs, &load_at_start);
     }
 }

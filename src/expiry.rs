@@ -71,7 +71,11 @@ impl Expiry {
         };
         let Some(age) = age else { return 0 };
         let deadline = now.saturating_add(millis(age).max(1));
-        if deadline > crate::raw::word::DEADLINE_MAX { 0 } else { deadline }
+        if deadline > crate::raw::word::DEADLINE_MAX {
+            0
+        } else {
+            deadline
+        }
     }
 
     /// The shortest configured age: a record is never expected to expire sooner after its

@@ -31,7 +31,13 @@ impl HealthMetrics {
     pub fn from_counts(by_status: HashMap<CommandStatus, u64>) -> Self {
         let count = |status| by_status.get(&status).copied().unwrap_or(0);
         let total: u64 = by_status.values().sum();
-        let share = |n: u64| if total == 0 { 0.0 } else { n as f64 * 100.0 / total as f64 };
+        let share = |n: u64| {
+            if total == 0 {
+                0.0
+            } else {
+                n as f64 * 100.0 / total as f64
+            }
+        };
         HealthMetrics {
             total,
             failure_rate_percent: share(count(CommandStatus::Failed)),

@@ -38,6 +38,7 @@
 mod claim;
 mod clock;
 mod error;
+mod execute;
 mod expiry;
 mod health;
 mod memory;
@@ -45,8 +46,8 @@ pub(crate) mod raw;
 pub mod status;
 mod store;
 pub(crate) mod sync;
-pub(crate) mod wheel;
 mod value;
+pub(crate) mod wheel;
 
 pub use claim::{
     Acquire, ClaimOutcome, ClaimTicket, Failure, FailurePolicy, Fingerprint, LapsePolicy,
@@ -54,6 +55,10 @@ pub use claim::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
+pub use execute::{
+    Backoff, BatchItem, CallOptions, CancelPolicy, ExecuteError, ExecuteOptions, Executed,
+    Executor, Served,
+};
 pub use expiry::Expiry;
 pub use health::HealthMetrics;
 pub use memory::{CleanerOptions, ExpiryStep, MemoryStore, MemoryStoreBuilder};

@@ -91,6 +91,17 @@ pub trait IdempotencyStore: Send + Sync {
         })
     }
 
+    /// The failure recorded by the id's latest run, if the id is Failed now. `None` when it is
+    /// not Failed, when no failure was recorded (an override set the status), or when
+    /// `fingerprint` conflicts with the record's (which [`acquire`](Self::acquire) reports
+    /// as a conflict). How a caller that waited on a run that failed learns why without
+    /// claiming the id and running it again.
+    async fn failure(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+    ) -> Result<Option<Failure>, StoreError>;
+
     /// Stores the result and completes the claim in one step. False if the ticket is stale.
     async fn complete(
         &self,
@@ -257,6 +268,14 @@ impl IdempotencyStore for MemoryStore {
         MemoryStore::claim(self, id)
     }
 
+    async fn failure(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+    ) -> Result<Option<Failure>, StoreError> {
+        MemoryStore::failure(self, id, fingerprint)
+    }
+
     async fn complete(
         &self,
         id: &str,
@@ -325,7 +344,12 @@ impl IdempotencyStore for MemoryStore {
         failed_age: Duration,
         in_progress_age: Duration,
     ) -> Result<u64, StoreError> {
-        Ok(MemoryStore::auto_cleanup(self, completed_age, failed_age, in_progress_age))
+        Ok(MemoryStore::auto_cleanup(
+            self,
+            completed_age,
+            failed_age,
+            in_progress_age,
+        ))
     }
 
     async fn count_by_status(&self) -> Result<HashMap<CommandStatus, u64>, StoreError> {

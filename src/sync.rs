@@ -8,7 +8,9 @@
 pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{
+    AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+};
 
 /// What waiters on a record park on.
 #[cfg(not(loom))]
@@ -141,8 +143,18 @@ pub(crate) mod epoch {
 
     struct Domain {
         pinned: usize,
-        retired: Vec<Box<dyn FnOnce() + Send>>,
+        retired: Vec<Retired>,
     }
+
+    /// A retired pointer and its free function, with the pointee type erased so that retiring
+    /// needs no `'static` bound on it (crossbeam's `defer_unchecked` needs none either).
+    struct Retired {
+        ptr: *mut (),
+        free: unsafe fn(*mut ()),
+    }
+
+    // SAFETY: only the deferred free touches the pointee, once, after every reader is gone.
+    unsafe impl Send for Retired {}
 
     loom::lazy_static! {
         static ref DOMAIN: Mutex<Domain> = Mutex::new(Domain { pinned: 0, retired: Vec::new() });
@@ -163,26 +175,24 @@ pub(crate) mod epoch {
             if domain.pinned == 0 {
                 let retired = std::mem::take(&mut domain.retired);
                 drop(domain);
-                for free in retired {
-                    free();
+                for Retired { ptr, free } in retired {
+                    // SAFETY: no thread is pinned, so nobody holds a pointer loaded from the
+                    // table, and `retire`'s caller retired `ptr` exactly once.
+                    unsafe { free(ptr) };
                 }
             }
         }
     }
 
     pub(crate) unsafe fn retire<T>(_guard: &Guard, ptr: *mut T, free: unsafe fn(*mut T)) {
-        let ptr = SendPtr(ptr);
-        DOMAIN.lock().unwrap().retired.push(Box::new(move || {
-            let ptr = ptr;
-            // SAFETY: this runs only when no thread is pinned, so nobody holds a pointer
-            // loaded from the table, and the caller retired `ptr` exactly once.
-            unsafe { free(ptr.0) }
-        }));
+        // SAFETY: `*mut T` and `*mut ()` are ABI-compatible for every sized `T`, so calling
+        // `free` through the erased signature hands it exactly the pointer it expects.
+        let free = unsafe { std::mem::transmute::<unsafe fn(*mut T), unsafe fn(*mut ())>(free) };
+        DOMAIN.lock().unwrap().retired.push(Retired {
+            ptr: ptr.cast(),
+            free,
+        });
     }
-
-    struct SendPtr<T>(*mut T);
-    // SAFETY: only the deferred free touches the pointee, once, after every reader is gone.
-    unsafe impl<T> Send for SendPtr<T> {}
 
     pub(crate) fn flush() {}
 }

@@ -200,6 +200,11 @@ fn calls_through_the_trait_add_only_the_boxed_future() {
     let present = ids("through-trait");
     half_completed(&store, &present);
     let store: &dyn IdempotencyStore = &store;
+    // A claim that finds a Completed id first builds the store's shared placeholder result,
+    // once per process; do that outside the measurement.
+    for id in &present {
+        ready(store.claim(id)).unwrap();
+    }
 
     let (_, allocations) = allocations_in(|| {
         for id in &present {

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use idemstore::{
-    ClaimOutcome, CleanerOptions, CommandResult, Expiry, ManualClock, MemoryStore,
-};
+use idemstore::{ClaimOutcome, CleanerOptions, CommandResult, Expiry, ManualClock, MemoryStore};
 
 /// Net heap bytes held by the whole process.
 struct Counting;
@@ -39,7 +37,9 @@ static GLOBAL: Counting = Counting;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn net_bytes() -> isize {
@@ -59,7 +59,10 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 }
 
 fn fast_cleaner() -> CleanerOptions {
-    CleanerOptions { expiry_interval: Duration::from_millis(5), ..CleanerOptions::default() }
+    CleanerOptions {
+        expiry_interval: Duration::from_millis(5),
+        ..CleanerOptions::default()
+    }
 }
 
 fn cleaner_threads() -> usize {
@@ -74,7 +77,10 @@ fn cleaner_threads() -> usize {
 fn completed_ids_never_read_again_are_removed_and_their_memory_comes_back() {
     let _serial = serial();
     let clock = ManualClock::new();
-    let expiry = Expiry { completed: Some(Duration::from_millis(100)), ..Expiry::default() };
+    let expiry = Expiry {
+        completed: Some(Duration::from_millis(100)),
+        ..Expiry::default()
+    };
     let baseline = net_bytes();
     let store = MemoryStore::builder()
         .expiry(expiry)
@@ -85,7 +91,9 @@ fn completed_ids_never_read_again_are_removed_and_their_memory_comes_back() {
 
     for i in 0..200_000_u64 {
         let id = format!("command-{i:08}");
-        let ClaimOutcome::Acquired(ticket) = store.claim(&id).unwrap() else { panic!("{id}") };
+        let ClaimOutcome::Acquired(ticket) = store.claim(&id).unwrap() else {
+            panic!("{id}")
+        };
         assert!(store.complete(&id, ticket, CommandResult::new(i)).unwrap());
     }
     let peak = net_bytes() - baseline;
@@ -93,7 +101,11 @@ fn completed_ids_never_read_again_are_removed_and_their_memory_comes_back() {
 
     clock.advance(Duration::from_millis(100));
 
-    assert!(eventually(|| store.len() == 0), "live count stayed at {}", store.len());
+    assert!(
+        eventually(|| store.len() == 0),
+        "live count stayed at {}",
+        store.len()
+    );
     assert!(
         eventually(|| store.slot_capacity() == empty_slots),
         "tables stayed at {} slots (started at {empty_slots})",
@@ -102,7 +114,10 @@ fn completed_ids_never_read_again_are_removed_and_their_memory_comes_back() {
     let near_start = empty_store + empty_store / 5 + 64 * 1024;
     let settled = eventually(|| net_bytes() - baseline <= near_start);
     let after = net_bytes() - baseline;
-    assert!(settled, "heap: empty {empty_store} B, peak {peak} B, after {after} B");
+    assert!(
+        settled,
+        "heap: empty {empty_store} B, peak {peak} B, after {after} B"
+    );
     assert_eq!(store.health_metrics().expired_removed_total, 200_000);
 }
 
@@ -110,24 +125,36 @@ fn completed_ids_never_read_again_are_removed_and_their_memory_comes_back() {
 fn the_cleaner_thread_ends_when_the_store_is_dropped() {
     let _serial = serial();
     let store = MemoryStore::builder().build_with_cleaner(fast_cleaner());
-    assert!(eventually(|| cleaner_threads() >= 1), "no cleaner thread started");
+    assert!(
+        eventually(|| cleaner_threads() >= 1),
+        "no cleaner thread started"
+    );
     let before = cleaner_threads();
 
     drop(store);
 
-    assert!(eventually(|| cleaner_threads() < before), "the cleaner thread outlived its store");
+    assert!(
+        eventually(|| cleaner_threads() < before),
+        "the cleaner thread outlived its store"
+    );
 }
 
 #[test]
 fn stopping_the_cleaner_joins_its_thread() {
     let _serial = serial();
     let store = MemoryStore::builder().build_with_cleaner(fast_cleaner());
-    assert!(eventually(|| cleaner_threads() >= 1), "no cleaner thread started");
+    assert!(
+        eventually(|| cleaner_threads() >= 1),
+        "no cleaner thread started"
+    );
     let before = cleaner_threads();
 
     store.stop_cleaner();
 
-    assert!(cleaner_threads() < before, "stop_cleaner returned with the thread still alive");
+    assert!(
+        cleaner_threads() < before,
+        "stop_cleaner returned with the thread still alive"
+    );
 }
 
 #[test]
@@ -150,6 +177,10 @@ fn inside_a_runtime_the_cleaner_is_a_task_that_ends_with_the_store() {
         while metrics.num_alive_tasks() > before && start.elapsed() < Duration::from_secs(30) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(metrics.num_alive_tasks(), before, "the cleaner task outlived its store");
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            before,
+            "the cleaner task outlived its store"
+        );
     });
 }

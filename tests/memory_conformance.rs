@@ -1,6 +1,7 @@
 //! The conformance suite on `MemoryStore`: once as built by default, and once with a single
 //! shard, whose table starts at 16 slots so that nearly every behaviour's inserts run into
-//! migrations while other threads read and write the same table.
+//! migrations while other threads read and write the same table. A last test checks that
+//! the suite also accepts the async factory a networked backend will pass it.
 
 #[macro_use]
 mod conformance;

@@ -14,7 +14,10 @@ const MS: Duration = Duration::from_millis(1);
 
 fn store_with(expiry: Expiry) -> (MemoryStore, ManualClock) {
     let clock = ManualClock::new();
-    let store = MemoryStore::builder().expiry(expiry).clock(Arc::new(clock.clone())).build();
+    let store = MemoryStore::builder()
+        .expiry(expiry)
+        .clock(Arc::new(clock.clone()))
+        .build();
     (store, clock)
 }
 
@@ -51,7 +54,9 @@ fn run_wheel(store: &MemoryStore) -> (u64, u64) {
 fn a_record_reads_as_not_found_from_the_instant_it_expires() {
     let (store, clock) = store_with(ages(10 * SECOND, SECOND, SECOND));
     let ticket = claim(&store, "a");
-    store.complete("a", ticket, CommandResult::new(1_u8)).unwrap();
+    store
+        .complete("a", ticket, CommandResult::new(1_u8))
+        .unwrap();
 
     clock.advance(10 * SECOND - MS);
     assert_eq!(store.status("a").unwrap(), CommandStatus::Completed);
@@ -59,7 +64,10 @@ fn a_record_reads_as_not_found_from_the_instant_it_expires() {
     clock.advance(MS);
     assert_eq!(store.status("a").unwrap(), CommandStatus::NotFound);
     assert!(store.result("a").unwrap().is_none());
-    assert!(matches!(store.claim("a").unwrap(), ClaimOutcome::Acquired(_)));
+    assert!(matches!(
+        store.claim("a").unwrap(),
+        ClaimOutcome::Acquired(_)
+    ));
 }
 
 #[test]
@@ -68,11 +76,18 @@ fn completing_just_before_the_lease_lapses_keeps_the_result_for_the_full_complet
     let ticket = claim(&store, "late");
 
     clock.advance(5 * SECOND - MS);
-    assert!(store.complete("late", ticket, CommandResult::new("done")).unwrap());
+    assert!(
+        store
+            .complete("late", ticket, CommandResult::new("done"))
+            .unwrap()
+    );
     clock.advance(59 * SECOND);
     run_wheel(&store);
 
-    let result = store.result("late").unwrap().expect("result kept for the completion age");
+    let result = store
+        .result("late")
+        .unwrap()
+        .expect("result kept for the completion age");
     assert_eq!(*result.downcast::<&str>().unwrap(), "done");
     clock.advance(SECOND);
     assert_eq!(store.status("late").unwrap(), CommandStatus::NotFound);
@@ -85,7 +100,9 @@ fn a_wheel_entry_for_one_generation_never_removes_the_next() {
         Acquire::Acquired(ticket) => ticket,
         other => panic!("{other:?}"),
     };
-    store.fail("g", first, Failure::new("boom", FailurePolicy::Retryable)).unwrap();
+    store
+        .fail("g", first, Failure::new("boom", FailurePolicy::Retryable))
+        .unwrap();
     let second = claim(&store, "g");
 
     clock.advance(60 * MS);
@@ -93,7 +110,11 @@ fn a_wheel_entry_for_one_generation_never_removes_the_next() {
 
     assert_eq!(removed, 0);
     assert_eq!(store.status("g").unwrap(), CommandStatus::InProgress);
-    assert!(store.complete("g", second, CommandResult::new(2_u8)).unwrap());
+    assert!(
+        store
+            .complete("g", second, CommandResult::new(2_u8))
+            .unwrap()
+    );
 }
 
 #[test]
@@ -120,7 +141,9 @@ fn deadlines_at_every_level_and_beyond_the_top_one_are_all_honoured() {
     let year = 365 * 24 * 3600 * SECOND;
     let (store, clock) = store_with(ages(3 * year, year, year));
     let ticket = claim(&store, "far");
-    store.complete("far", ticket, CommandResult::new(())).unwrap();
+    store
+        .complete("far", ticket, CommandResult::new(()))
+        .unwrap();
 
     // Step through time in growing strides so the record cascades down every level.
     let mut elapsed = Duration::ZERO;
@@ -149,8 +172,16 @@ fn a_lapsed_lease_lets_the_next_caller_take_over_and_fences_the_old_owner() {
     clock.advance(50 * MS);
     let next = claim(&store, "job");
 
-    assert!(!store.complete("job", hung, CommandResult::new("stale")).unwrap());
-    assert!(store.complete("job", next, CommandResult::new("fresh")).unwrap());
+    assert!(
+        !store
+            .complete("job", hung, CommandResult::new("stale"))
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete("job", next, CommandResult::new("fresh"))
+            .unwrap()
+    );
     let result = store.result("job").unwrap().unwrap();
     assert_eq!(*result.downcast::<&str>().unwrap(), "fresh");
 }
@@ -170,10 +201,29 @@ fn with_the_indeterminate_policy_a_lapsed_lease_waits_for_an_operator() {
     clock.advance(50 * MS);
 
     assert_eq!(store.status("pay").unwrap(), CommandStatus::Indeterminate);
-    assert!(matches!(store.acquire("pay", None, None).unwrap(), Acquire::Indeterminate));
-    assert!(!store.complete("pay", hung, CommandResult::new(1_u8)).unwrap());
-    assert!(store.resolve("pay", Resolution::Completed(CommandResult::new(7_u8))).unwrap());
-    assert_eq!(*store.result("pay").unwrap().unwrap().downcast::<u8>().unwrap(), 7);
+    assert!(matches!(
+        store.acquire("pay", None, None).unwrap(),
+        Acquire::Indeterminate
+    ));
+    assert!(
+        !store
+            .complete("pay", hung, CommandResult::new(1_u8))
+            .unwrap()
+    );
+    assert!(
+        store
+            .resolve("pay", Resolution::Completed(CommandResult::new(7_u8)))
+            .unwrap()
+    );
+    assert_eq!(
+        *store
+            .result("pay")
+            .unwrap()
+            .unwrap()
+            .downcast::<u8>()
+            .unwrap(),
+        7
+    );
 }
 
 #[test]
@@ -185,18 +235,34 @@ fn age_based_cleanup_spares_young_in_progress_and_all_indeterminate_records() {
     clock.advance(10 * SECOND);
     let _young_running = claim(&store, "young-running");
     let done = claim(&store, "done");
-    store.complete("done", done, CommandResult::new(())).unwrap();
+    store
+        .complete("done", done, CommandResult::new(()))
+        .unwrap();
     clock.advance(5 * SECOND);
 
     let removed = store.auto_cleanup(SECOND, SECOND, 8 * SECOND);
 
     assert_eq!(removed, 2, "old-running and done");
-    assert_eq!(store.status("old-running").unwrap(), CommandStatus::NotFound);
+    assert_eq!(
+        store.status("old-running").unwrap(),
+        CommandStatus::NotFound
+    );
     assert_eq!(store.status("done").unwrap(), CommandStatus::NotFound);
-    assert_eq!(store.status("young-running").unwrap(), CommandStatus::InProgress);
+    assert_eq!(
+        store.status("young-running").unwrap(),
+        CommandStatus::InProgress
+    );
     assert_eq!(store.status("stuck").unwrap(), CommandStatus::Indeterminate);
-    assert!(!store.complete("old-running", old_running, CommandResult::new(())).unwrap());
-    assert_eq!(store.cleanup_expired(Duration::ZERO), 1, "only young-running is left");
+    assert!(
+        !store
+            .complete("old-running", old_running, CommandResult::new(()))
+            .unwrap()
+    );
+    assert_eq!(
+        store.cleanup_expired(Duration::ZERO),
+        1,
+        "only young-running is left"
+    );
     assert_eq!(store.status("stuck").unwrap(), CommandStatus::Indeterminate);
 }
 
@@ -204,14 +270,24 @@ fn age_based_cleanup_spares_young_in_progress_and_all_indeterminate_records() {
 fn cleanup_by_status_touches_only_that_status() {
     let (store, clock) = store_with(Expiry::never());
     let a = claim(&store, "failed");
-    store.fail("failed", a, Failure::new("x", FailurePolicy::Retryable)).unwrap();
+    store
+        .fail("failed", a, Failure::new("x", FailurePolicy::Retryable))
+        .unwrap();
     let b = claim(&store, "completed");
-    store.complete("completed", b, CommandResult::new(())).unwrap();
+    store
+        .complete("completed", b, CommandResult::new(()))
+        .unwrap();
     clock.advance(SECOND);
 
-    assert_eq!(store.cleanup_by_status(CommandStatus::Failed, Duration::ZERO), 1);
+    assert_eq!(
+        store.cleanup_by_status(CommandStatus::Failed, Duration::ZERO),
+        1
+    );
     assert_eq!(store.status("completed").unwrap(), CommandStatus::Completed);
-    assert_eq!(store.cleanup_by_status(CommandStatus::Indeterminate, Duration::ZERO), 0);
+    assert_eq!(
+        store.cleanup_by_status(CommandStatus::Indeterminate, Duration::ZERO),
+        0
+    );
 }
 
 #[test]
@@ -222,7 +298,9 @@ fn counts_and_health_follow_every_transition() {
     let _c = claim(&store, "c");
     store.register("d").unwrap();
     store.complete("a", a, CommandResult::new(())).unwrap();
-    store.fail("b", b, Failure::new("no", FailurePolicy::Terminal)).unwrap();
+    store
+        .fail("b", b, Failure::new("no", FailurePolicy::Terminal))
+        .unwrap();
 
     let health = store.health_metrics();
 
@@ -236,7 +314,11 @@ fn counts_and_health_follow_every_transition() {
     assert_eq!(health.expired_unremoved, 0);
 
     clock.advance(SECOND);
-    assert_eq!(store.health_metrics().expired_unremoved, 1, "a expired, not yet removed");
+    assert_eq!(
+        store.health_metrics().expired_unremoved,
+        1,
+        "a expired, not yet removed"
+    );
     run_wheel(&store);
     let health = store.health_metrics();
     assert_eq!(health.expired_unremoved, 0);
@@ -248,7 +330,13 @@ fn counts_and_health_follow_every_transition() {
 fn a_terminal_failure_is_replayed_until_it_expires() {
     let (store, clock) = store_with(ages(SECOND, 10 * SECOND, SECOND));
     let ticket = claim(&store, "t");
-    store.fail("t", ticket, Failure::new("card declined", FailurePolicy::Terminal)).unwrap();
+    store
+        .fail(
+            "t",
+            ticket,
+            Failure::new("card declined", FailurePolicy::Terminal),
+        )
+        .unwrap();
 
     match store.acquire("t", None, None).unwrap() {
         Acquire::Failed(failure) => assert_eq!(&*failure.message, "card declined"),
@@ -256,7 +344,10 @@ fn a_terminal_failure_is_replayed_until_it_expires() {
     }
     clock.advance(10 * SECOND);
 
-    assert!(matches!(store.acquire("t", None, None).unwrap(), Acquire::Acquired(_)));
+    assert!(matches!(
+        store.acquire("t", None, None).unwrap(),
+        Acquire::Acquired(_)
+    ));
 }
 
 #[test]
@@ -273,6 +364,13 @@ fn renewing_a_lease_keeps_a_slow_owner_in_charge() {
         run_wheel(&store);
     }
 
-    assert!(matches!(store.acquire("slow", None, None).unwrap(), Acquire::Running));
-    assert!(store.complete("slow", ticket, CommandResult::new(())).unwrap());
+    assert!(matches!(
+        store.acquire("slow", None, None).unwrap(),
+        Acquire::Running
+    ));
+    assert!(
+        store
+            .complete("slow", ticket, CommandResult::new(()))
+            .unwrap()
+    );
 }

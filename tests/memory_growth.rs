@@ -32,10 +32,10 @@ fn race_to_claim_every_id(store: &MemoryStore) -> Vec<u8> {
     thread::scope(|scope| {
         for _ in 0..RACERS {
             scope.spawn(|| {
-                for n in 0..GROWTH_IDS {
+                for (n, won) in wins.iter().enumerate() {
                     let id = id(n);
                     if let ClaimOutcome::Acquired(ticket) = store.claim(&id).unwrap() {
-                        wins[n].fetch_add(1, Ordering::Relaxed);
+                        won.fetch_add(1, Ordering::Relaxed);
                         let result = CommandResult::new(n as u64);
                         assert!(store.complete(&id, ticket, result).unwrap(), "{id}");
                     }

@@ -11,9 +11,10 @@ use crate::{
 /// Explores every interleaving of `model` with at most `preemption_bound` preemptions.
 ///
 /// Bugs in lock-free code almost always need only two or three preemptions to show, while the
-/// number of schedules grows exponentially with the bound. `LOOM_MAX_PREEMPTIONS` in the
-/// environment overrides the bound for a deeper run, and `LOOM_LOG` (an env-filter, e.g.
-/// `trace`) prints loom's log of each execution, as `loom::model` does.
+/// number of schedules grows exponentially with the bound. In the environment,
+/// `LOOM_MAX_PREEMPTIONS` overrides the bound for a deeper run, `LOOM_MAX_BRANCHES` overrides
+/// [`MAX_BRANCHES`], and `LOOM_LOG` (an env-filter, e.g. `trace`) prints loom's log of each
+/// execution, as `loom::model` does.
 pub fn check<F>(preemption_bound: usize, model: F)
 where
     F: Fn() + Sync + Send + 'static,
@@ -22,6 +23,9 @@ where
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(preemption_bound);
     }
+    if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+        builder.max_branches = MAX_BRANCHES;
+    }
     let log = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOOM_LOG"))
         .with_test_writer()
@@ -29,6 +33,11 @@ where
         .finish();
     tracing::subscriber::with_default(log, || builder.check(model));
 }
+
+/// Scheduling points one execution may pass. Loom's default (1000) is too few for the models
+/// that fill a table and migrate it, which take about 2000; a loop that spins without
+/// yielding still exceeds this bound within a fraction of a second.
+const MAX_BRANCHES: usize = 10_000;
 
 /// Slots of the tiny store's first table.
 pub const TINY_CAPACITY: usize = 16;

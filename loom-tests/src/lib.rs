@@ -7,35 +7,50 @@
 //! # What is modelled
 //!
 //! This crate does not depend on `idemstore`: it compiles the very files of `src/` that hold
-//! the table and its protocol (`sync.rs`, `raw/`, `memory/`, and the small modules they use)
-//! as its own modules, with `--cfg loom`. Under that flag `src/sync.rs` swaps the
+//! the table and its protocols (`sync.rs`, `raw/`, `memory/`, `wheel/` and the small modules
+//! they use) as its own modules, with `--cfg loom`. Under that flag `src/sync.rs` swaps the
 //! std atomics for loom's and crossbeam-epoch for a small modelled reclaimer, and
-//! `src/raw/record.rs` marks a reclaimed record dead instead of freeing it and asserts on
-//! every access that the record is alive. What the models check is therefore the protocol
-//! that ships, down to each atomic ordering, not a copy of it.
+//! `src/raw/record.rs` marks a reclaimed record dead instead of freeing it, asserts on every
+//! access that the record is alive, and asserts that no record is freed twice. What the models
+//! check is therefore the protocol that ships, down to each atomic ordering, not a copy of it.
 //!
-//! The async trait (`store.rs`) and `MemoryStore::wait` are left out: they only forward to the
-//! table or sleep on tokio's timers, and tokio does not build under `--cfg loom`.
+//! Left out: the async trait (`store.rs`) and `MemoryStore::wait`, which only forward to the
+//! table or sleep on tokio's timers (tokio does not build under `--cfg loom`); the wake-up
+//! protocol under `wait` is modelled on the record itself. The background cleaner compiles
+//! against `tokio-stand-in/`, which panics if a model ever starts one; models step the expiry
+//! wheel by hand instead.
+//!
+//! | file                       | races                                                       |
+//! | -------------------------- | ----------------------------------------------------------- |
+//! | `tests/claim.rs`           | claims of one id; release, fail, a stale complete vs claims |
+//! | `tests/complete_remove.rs` | a completion vs a removal, watched by a reader              |
+//! | `tests/migration.rs`       | writers vs the migration of a full table                    |
+//! | `tests/reclaim.rs`         | readers vs reclamation of a removed record                  |
+//! | `tests/expiry.rs`          | lapsed leases, and the expiry wheel vs writers              |
+//! | `tests/wake.rs`            | a waiter going to sleep vs the end of the claim             |
 //!
 //! # Reading a failure
 //!
 //! A failing model panics with the assertion that broke. To see the interleaving, run the one
 //! model again with `LOOM_LOG=trace LOOM_LOCATION=1`; `LOOM_CHECKPOINT_FILE=path` with
-//! `LOOM_CHECKPOINT_INTERVAL=1` saves the failing schedule so it can be replayed alone.
+//! `LOOM_CHECKPOINT_INTERVAL=1` saves the failing schedule, and a second run with the same
+//! variables replays it first. "Model exceeded maximum number of branches" means a thread
+//! spun without making progress: a livelock, or a reader retrying forever on a state that
+//! should not exist (the model's doc says which).
 //!
 //! # Cost
 //!
-//! Each model bounds preemptions (see [`harness::check`]) so that it finishes in well under a
-//! minute in release mode; the bound is the smallest that still lets every race a model is
-//! about happen in both orders.
+//! Each model bounds preemptions (see [`harness::check`]) and finishes in seconds in release
+//! mode; `LOOM_MAX_PREEMPTIONS=4` runs the whole suite one preemption deeper in a few minutes.
 
-// The included files serve the whole crate: the async store, the cleaner and the statistics use
-// parts of them that no model reaches.
+// The included files serve the whole crate: the async store, the cleaner and the statistics
+// use parts of them that no model reaches.
 #![allow(dead_code)]
 
 #[cfg(not(loom))]
 compile_error!(
-    "the loom models need the loom cfg: cd loom-tests && RUSTFLAGS=\"--cfg loom\" cargo test --release"
+    "the loom models need the loom cfg: \
+     cd loom-tests && RUSTFLAGS=\"--cfg loom\" cargo test --release"
 );
 
 #[path = "../../src/claim.rs"]
@@ -46,6 +61,8 @@ mod clock;
 mod error;
 #[path = "../../src/expiry.rs"]
 mod expiry;
+#[path = "../../src/health.rs"]
+mod health;
 #[path = "../../src/memory/mod.rs"]
 mod memory;
 #[path = "../../src/raw/mod.rs"]
@@ -56,6 +73,8 @@ pub mod status;
 pub(crate) mod sync;
 #[path = "../../src/value.rs"]
 mod value;
+#[path = "../../src/wheel/mod.rs"]
+pub(crate) mod wheel;
 
 pub mod harness;
 pub mod raw_scenarios;
@@ -67,6 +86,7 @@ pub use claim::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use expiry::Expiry;
-pub use memory::{MemoryStore, MemoryStoreBuilder};
+pub use health::HealthMetrics;
+pub use memory::{CleanerOptions, ExpiryStep, MemoryStore, MemoryStoreBuilder};
 pub use status::{CommandStatus, transition_allowed};
 pub use value::CommandResult;

@@ -9,24 +9,30 @@ use loom::thread;
 
 use crate::CommandStatus;
 use crate::raw::record::{Record, waiter_fence};
-use crate::raw::shard::{Current, Decision, Shard};
+use crate::raw::shard::{Current, Decision, Lookup, Shard};
 use crate::raw::word;
 use crate::sync::epoch;
 
 const HASH: u64 = 0x5eed;
 const KEY: &[u8] = b"id";
+const LOOKUP: Lookup<'static> = Lookup {
+    hash: HASH,
+    key: KEY,
+    fingerprint: 0,
+    now: 1,
+};
 
 /// A shard holding `KEY` with `status`, generation 0 and no deadline.
 fn shard_with(status: CommandStatus) -> Arc<Shard<u32>> {
     let shard = Arc::new(Shard::<u32>::new(0));
     let live = word::pack(status, word::tag_for_hash(HASH), 0, 0);
-    shard.update(HASH, KEY, 0, &epoch::pin(), |_| Decision::Set(live, ()));
+    shard.update(&LOOKUP, &epoch::pin(), |_| Decision::Set(live, ()));
     shard
 }
 
 /// Moves `KEY` to `status` (or does nothing if it is gone), as one update.
 fn set_status(shard: &Shard<u32>, status: CommandStatus) {
-    shard.update(HASH, KEY, 0, &epoch::pin(), |current| match current {
+    shard.update(&LOOKUP, &epoch::pin(), |current| match current {
         Current::Live { word, .. } => Decision::Set(word::with_status(word, status, 0), ()),
         Current::Absent => Decision::Done(()),
     });
@@ -34,7 +40,7 @@ fn set_status(shard: &Shard<u32>, status: CommandStatus) {
 
 /// Removes `KEY` (or does nothing if it is gone).
 fn remove(shard: &Shard<u32>) {
-    shard.update(HASH, KEY, 0, &epoch::pin(), |current| match current {
+    shard.update(&LOOKUP, &epoch::pin(), |current| match current {
         Current::Live { .. } => Decision::Remove(()),
         Current::Absent => Decision::Done(()),
     });

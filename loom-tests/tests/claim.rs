@@ -22,7 +22,10 @@ fn two_claims_of_one_id_acquire_it_exactly_once() {
         let mine = store.claim(ID).unwrap();
         let other = other.join().unwrap();
 
-        let acquired = [mine, other].iter().filter(|o| o.ticket().is_some()).count();
+        let acquired = [mine, other]
+            .iter()
+            .filter(|o| o.ticket().is_some())
+            .count();
         assert_eq!(acquired, 1, "claims {mine:?} and {other:?}");
         let loser = if mine.ticket().is_some() { other } else { mine };
         assert_eq!(loser, ClaimOutcome::Existing(CommandStatus::InProgress));
@@ -71,7 +74,10 @@ fn release_racing_a_claim_hands_the_id_over_at_most_once() {
                 assert_eq!(ticket.incarnation, first.incarnation);
                 assert_ne!(ticket.generation, first.generation);
                 assert_eq!(store.status(ID).unwrap(), CommandStatus::InProgress);
-                assert!(!store.complete(ID, first, result_of(1)).unwrap(), "stale ticket won");
+                assert!(
+                    !store.complete(ID, first, result_of(1)).unwrap(),
+                    "stale ticket won"
+                );
             }
             ClaimOutcome::Existing(status) => {
                 assert_eq!(status, CommandStatus::InProgress);
@@ -120,16 +126,29 @@ fn stale_complete_never_overwrites_the_next_owners_result() {
             thread::spawn(move || store.complete(ID, stale, result_of(1)).unwrap())
         };
         let (_, reaped) = store.get_and_set_status(ID, CommandStatus::Failed).unwrap();
-        let next = if reaped { store.claim(ID).unwrap().ticket() } else { None };
+        let next = if reaped {
+            store.claim(ID).unwrap().ticket()
+        } else {
+            None
+        };
         let next_completed = next.map(|ticket| store.complete(ID, ticket, result_of(2)).unwrap());
         let stale_completed = stale_owner.join().unwrap();
 
-        assert_ne!(reaped, stale_completed, "exactly one of reaping and completing wins");
+        assert_ne!(
+            reaped, stale_completed,
+            "exactly one of reaping and completing wins"
+        );
         if reaped {
             assert_eq!(next_completed, Some(true));
-            assert_eq!(status_and_result(&store, ID), (CommandStatus::Completed, Some(2)));
+            assert_eq!(
+                status_and_result(&store, ID),
+                (CommandStatus::Completed, Some(2))
+            );
         } else {
-            assert_eq!(status_and_result(&store, ID), (CommandStatus::Completed, Some(1)));
+            assert_eq!(
+                status_and_result(&store, ID),
+                (CommandStatus::Completed, Some(1))
+            );
         }
     });
 }

@@ -4,8 +4,8 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use idemstore_loom_tests::harness::{check, result_of, status_and_result, tiny_store, value_of};
 use idemstore_loom_tests::CommandStatus;
+use idemstore_loom_tests::harness::{check, result_of, status_and_result, tiny_store, value_of};
 
 const ID: &str = "invoice-7";
 const RESULT: u32 = 1250;
@@ -18,7 +18,11 @@ fn complete_racing_remove_never_shows_completed_without_its_result() {
         let owner = {
             let store = Arc::clone(&store);
             thread::spawn(move || {
-                let ticket = store.claim(ID).unwrap().ticket().expect("nobody else claims");
+                let ticket = store
+                    .claim(ID)
+                    .unwrap()
+                    .ticket()
+                    .expect("nobody else claims");
                 store.complete(ID, ticket, result_of(RESULT)).unwrap()
             })
         };
@@ -45,7 +49,10 @@ fn complete_racing_remove_never_shows_completed_without_its_result() {
         }
         match status_and_result(&store, ID) {
             (CommandStatus::Completed, Some(RESULT)) => {
-                assert!(completed && !removed, "completed {completed}, removed {removed}")
+                assert!(
+                    completed && !removed,
+                    "completed {completed}, removed {removed}"
+                )
             }
             (CommandStatus::NotFound, None) => assert!(removed, "gone but nobody removed it"),
             other => panic!("end state {other:?}: neither removed nor completed with its result"),

@@ -28,7 +28,10 @@ fn fill_to_load_limit(store: &MemoryStore) -> Vec<String> {
 
 /// The newcomer migrated the shard, and every filler it had to move is there as it was.
 fn assert_migrated_intact(store: &MemoryStore, fillers: &[String]) {
-    assert!(store.slot_capacity() > TINY_CAPACITY, "the shard was not migrated");
+    assert!(
+        store.slot_capacity() > TINY_CAPACITY,
+        "the shard was not migrated"
+    );
     for id in fillers {
         assert_eq!(store.status(id).unwrap(), CommandStatus::NotStarted, "{id}");
     }
@@ -46,13 +49,26 @@ fn claim_and_complete_of_an_existing_id_survive_a_concurrent_migration() {
             let store = Arc::clone(&store);
             thread::spawn(move || store.claim(NEWCOMER).unwrap())
         };
-        let ticket = store.claim(MOVING).unwrap().ticket().expect("nobody else claims");
+        let ticket = store
+            .claim(MOVING)
+            .unwrap()
+            .ticket()
+            .expect("nobody else claims");
         let completed = store.complete(MOVING, ticket, result_of(5)).unwrap();
         let newcomer = newcomer.join().unwrap();
 
-        assert!(completed, "the owner's completion was lost in the migration");
-        assert!(newcomer.ticket().is_some(), "the newcomer's claim found {newcomer:?}");
-        assert_eq!(status_and_result(&store, MOVING), (CommandStatus::Completed, Some(5)));
+        assert!(
+            completed,
+            "the owner's completion was lost in the migration"
+        );
+        assert!(
+            newcomer.ticket().is_some(),
+            "the newcomer's claim found {newcomer:?}"
+        );
+        assert_eq!(
+            status_and_result(&store, MOVING),
+            (CommandStatus::Completed, Some(5))
+        );
         assert_eq!(store.status(NEWCOMER).unwrap(), CommandStatus::InProgress);
         assert_eq!(store.len(), TINY_LOAD_LIMIT + 1);
         assert_migrated_intact(&store, &fillers);
@@ -77,8 +93,14 @@ fn claims_of_one_id_on_both_sides_of_a_migration_acquire_it_once() {
         let mine = store.claim(MOVING).unwrap();
         let (newcomer, theirs) = migrating.join().unwrap();
 
-        assert!(newcomer.ticket().is_some(), "the newcomer's claim found {newcomer:?}");
-        let acquired = [mine, theirs].iter().filter(|o| o.ticket().is_some()).count();
+        assert!(
+            newcomer.ticket().is_some(),
+            "the newcomer's claim found {newcomer:?}"
+        );
+        let acquired = [mine, theirs]
+            .iter()
+            .filter(|o| o.ticket().is_some())
+            .count();
         assert_eq!(acquired, 1, "claims {mine:?} and {theirs:?}");
         for outcome in [mine, theirs].into_iter().filter(|o| o.ticket().is_none()) {
             assert_eq!(outcome, ClaimOutcome::Existing(CommandStatus::InProgress));
@@ -104,8 +126,14 @@ fn remove_racing_a_migration_is_neither_lost_nor_undone() {
         let newcomer = newcomer.join().unwrap();
 
         assert!(removed, "the removal found nothing");
-        assert!(newcomer.ticket().is_some(), "the newcomer's claim found {newcomer:?}");
-        assert_eq!(status_and_result(&store, MOVING), (CommandStatus::NotFound, None));
+        assert!(
+            newcomer.ticket().is_some(),
+            "the newcomer's claim found {newcomer:?}"
+        );
+        assert_eq!(
+            status_and_result(&store, MOVING),
+            (CommandStatus::NotFound, None)
+        );
         assert_eq!(store.len(), TINY_LOAD_LIMIT);
         assert_migrated_intact(&store, &fillers);
     });
@@ -133,7 +161,10 @@ fn stale_complete_across_a_migration_never_replaces_the_overriding_result() {
         store.set_result(MOVING, result_of(2)).unwrap();
         let _ = stale_owner.join().unwrap();
 
-        assert_eq!(status_and_result(&store, MOVING), (CommandStatus::Completed, Some(2)));
+        assert_eq!(
+            status_and_result(&store, MOVING),
+            (CommandStatus::Completed, Some(2))
+        );
         assert_migrated_intact(&store, &fillers);
     });
 }

@@ -4,9 +4,9 @@
 use loom::sync::Arc;
 use loom::thread;
 
+use idemstore_loom_tests::CommandStatus;
 use idemstore_loom_tests::harness::{check, result_of, tiny_store, value_of};
 use idemstore_loom_tests::raw_scenarios::read_past_its_guard_racing_a_removal;
-use idemstore_loom_tests::CommandStatus;
 
 const ID: &str = "refund-3";
 
@@ -50,7 +50,11 @@ fn reader_racing_removal_and_reclaim_never_mixes_incarnations() {
             let store = Arc::clone(&store);
             thread::spawn(move || {
                 assert!(store.remove(ID).unwrap());
-                store.claim(ID).unwrap().ticket().expect("nobody else claims")
+                store
+                    .claim(ID)
+                    .unwrap()
+                    .ticket()
+                    .expect("nobody else claims")
             })
         };
         let status = store.status(ID).unwrap();
@@ -60,9 +64,15 @@ fn reader_racing_removal_and_reclaim_never_mixes_incarnations() {
         assert_ne!(second.incarnation, first.incarnation);
         assert!(result.is_none() || result == Some(7), "result {result:?}");
         if status != CommandStatus::Completed {
-            assert_eq!(result, None, "the old result was read after its record was seen gone");
+            assert_eq!(
+                result, None,
+                "the old result was read after its record was seen gone"
+            );
         }
-        assert!(!store.complete(ID, first, result_of(8)).unwrap(), "the old ticket still works");
+        assert!(
+            !store.complete(ID, first, result_of(8)).unwrap(),
+            "the old ticket still works"
+        );
         assert_eq!(store.status(ID).unwrap(), CommandStatus::InProgress);
     });
 }

@@ -18,8 +18,7 @@ use crate::{
 impl MemoryStore {
     /// Registers the id as NotStarted if it has no record. Returns false if it had one.
     pub fn register(&self, id: &str) -> Result<bool, StoreError> {
-        let (previous, set) = self.get_and_set_status(id, CommandStatus::NotStarted)?;
-        Ok(set && previous == CommandStatus::NotFound)
+        self.try_set_status(id, CommandStatus::NotFound, CommandStatus::NotStarted)
     }
 
     /// Removes the id's record, status and result together. Returns false if there was none.
@@ -50,14 +49,19 @@ impl MemoryStore {
         self.update(&at, id, 0, &guard, |current, now| {
             let generation = match current {
                 Current::Absent => 0,
-                Current::Live { word, .. } => match word::next_generation(word::generation_of(word)) {
-                    Some(generation) => generation,
-                    // Exhausted: replace the record; the next round inserts a fresh one.
-                    None => return Decision::Remove(Retry::Again),
-                },
+                Current::Live { word, .. } => {
+                    match word::next_generation(word::generation_of(word)) {
+                        Some(generation) => generation,
+                        // Exhausted: replace the record; the next round inserts a fresh one.
+                        None => return Decision::Remove(Retry::Again),
+                    }
+                }
             };
             let deadline = self.expiry.deadline(status, now, None);
-            Decision::Set(word::pack(status, at.tag(), generation, deadline), Retry::Done(()))
+            Decision::Set(
+                word::pack(status, at.tag(), generation, deadline),
+                Retry::Done(()),
+            )
         })
         .value
         .settled(|| self.set_status(id, status))
@@ -110,7 +114,8 @@ impl MemoryStore {
                     let (generation, incarnation) = match current {
                         Current::Absent => (0, None),
                         Current::Live { record, word, .. } => {
-                            let Some(next) = word::next_generation(word::generation_of(word)) else {
+                            let Some(next) = word::next_generation(word::generation_of(word))
+                            else {
                                 replaced = Some(status);
                                 return Decision::Remove(Some((u64::MAX, None)));
                             };
@@ -242,7 +247,10 @@ impl MemoryStore {
             (Some(g), _) => g,
         };
         let deadline = self.expiry.deadline(new, now, None);
-        Decision::Set(word::pack(new, tag, generation, deadline), Retry::Done(then))
+        Decision::Set(
+            word::pack(new, tag, generation, deadline),
+            Retry::Done(then),
+        )
     }
 }
 

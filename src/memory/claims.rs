@@ -34,7 +34,9 @@ impl MemoryStore {
     /// Claims the id with the store's default lease and no fingerprint: NotFound, NotStarted
     /// and retryably Failed become InProgress, owned by the caller.
     pub fn claim(&self, id: &str) -> Result<ClaimOutcome, StoreError> {
-        Ok(match self.acquire(id, None, None)? {
+        // Without `with_result` a Completed record is answered from its word alone: a
+        // redelivery of a finished command never touches the result's memory.
+        Ok(match self.acquire_inner(id, None, None, false)? {
             Acquire::Acquired(ticket) => ClaimOutcome::Acquired(ticket),
             Acquire::Running => ClaimOutcome::Existing(CommandStatus::InProgress),
             Acquire::Completed(_) => ClaimOutcome::Existing(CommandStatus::Completed),
@@ -52,6 +54,18 @@ impl MemoryStore {
         id: &str,
         fingerprint: Option<Fingerprint>,
         lease: Option<Duration>,
+    ) -> Result<Acquire, StoreError> {
+        self.acquire_inner(id, fingerprint, lease, true)
+    }
+
+    /// [`acquire`](Self::acquire); with `with_result` false, a Completed answer carries a
+    /// placeholder instead of the stored result.
+    fn acquire_inner(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+        lease: Option<Duration>,
+        with_result: bool,
     ) -> Result<Acquire, StoreError> {
         let at = self.locate(id)?;
         let fingerprint = Fingerprint::raw(fingerprint);
@@ -72,6 +86,7 @@ impl MemoryStore {
                 let answer = match word::status_of(word) {
                     CommandStatus::InProgress => Acquire::Running,
                     CommandStatus::Indeterminate => Acquire::Indeterminate,
+                    CommandStatus::Completed if !with_result => Acquire::Completed(placeholder()),
                     CommandStatus::Completed => match stored_of(record, word, &guard) {
                         Some(Stored::Result(result)) => Acquire::Completed(result.clone()),
                         _ => return Decision::Done(Settled::Again),
@@ -186,7 +201,12 @@ impl MemoryStore {
         loop {
             let guard = epoch::pin();
             let updated = self.update(&at, id, 0, &guard, |current, now| {
-                let Current::Live { record, word, slot_word } = current else {
+                let Current::Live {
+                    record,
+                    word,
+                    slot_word,
+                } = current
+                else {
                     return Decision::Done(Some(false));
                 };
                 if !owns(record, word, ticket) {
@@ -227,9 +247,19 @@ fn claim_next(
         // The record's generations ran out: replace it; the next round claims a fresh record.
         return Decision::Remove(Settled::Again);
     };
-    let ticket = ClaimTicket { incarnation: record.incarnation(), generation };
+    let ticket = ClaimTicket {
+        incarnation: record.incarnation(),
+        generation,
+    };
     let claimed = word::pack(CommandStatus::InProgress, at.tag(), generation, deadline);
     Decision::Set(claimed, Settled::Answer(Acquire::Acquired(ticket)))
+}
+
+/// The result a Completed answer carries when the caller asked for the status only. Shared,
+/// so handing it out allocates nothing.
+fn placeholder() -> CommandResult {
+    static PLACEHOLDER: std::sync::OnceLock<CommandResult> = std::sync::OnceLock::new();
+    PLACEHOLDER.get_or_init(|| CommandResult::from_bytes(Vec::new())).clone()
 }
 
 /// True when `word` still shows the claim `ticket` names, on the record it names.

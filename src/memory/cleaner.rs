@@ -102,14 +102,19 @@ impl Cleaner {
             }
         };
         tracing::info!("cleaner started");
-        Cleaner { stop, worker: Mutex::new(Some(worker)) }
+        Cleaner {
+            stop,
+            worker: Mutex::new(Some(worker)),
+        }
     }
 
     /// Stops the cleaner and waits for its thread to end (a task is aborted at its next
     /// await, which it reaches at once: it never blocks inside a round for long).
     pub(crate) fn stop(&self) {
         self.stop.raise();
-        let Some(worker) = self.worker.lock().take() else { return };
+        let Some(worker) = self.worker.lock().take() else {
+            return;
+        };
         match worker {
             Worker::Task(task) => task.abort(),
             Worker::Thread(thread) if thread.thread().id() != std::thread::current().id() => {
@@ -131,7 +136,9 @@ impl Drop for Cleaner {
 
 /// The work between two sleeps. Returns false once the store is gone.
 fn round(store: &Weak<MemoryStore>, options: &CleanerOptions, last_sweep: &mut Instant) -> bool {
-    let Some(store) = store.upgrade() else { return false };
+    let Some(store) = store.upgrade() else {
+        return false;
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         while store.run_expiry(STEP_BUDGET).more {
             std::thread::yield_now();

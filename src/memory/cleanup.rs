@@ -57,13 +57,20 @@ impl MemoryStore {
             let guard = epoch::pin();
             let mut doomed = Vec::new();
             shard.for_each_live(&guard, |record, seen| {
-                let Some(age) = age_of(word::status_of(seen)) else { return };
+                let Some(age) = age_of(word::status_of(seen)) else {
+                    return;
+                };
                 if now.saturating_sub(record.changed_at()) >= millis(age) {
                     doomed.push((record, seen));
                 }
             });
             for (held, seen) in doomed {
-                let lookup = Lookup { hash: held.hash(), key: held.key(), fingerprint: 0, now };
+                let lookup = Lookup {
+                    hash: held.hash(),
+                    key: held.key(),
+                    fingerprint: 0,
+                    now,
+                };
                 let updated = shard.update(&lookup, &guard, |current| match current {
                     Current::Live { record, word, .. }
                         if record.as_ptr() == held.as_ptr() && word == seen =>

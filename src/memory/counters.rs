@@ -49,7 +49,8 @@ impl StatusCounters {
 
     /// Counts one record removed because it expired.
     pub(crate) fn expired(&self, records: u64) {
-        self.stripes[stripe() % STRIPES][EXPIRED_FIELD].fetch_add(records as i64, Ordering::Relaxed);
+        self.stripes[stripe() % STRIPES][EXPIRED_FIELD]
+            .fetch_add(records as i64, Ordering::Relaxed);
     }
 
     fn sum(&self, field: usize) -> u64 {

@@ -22,10 +22,10 @@ use super::{Located, MemoryStore};
 use crate::claim::Stored;
 use crate::raw::record::Record;
 use crate::raw::schedule::ExpiryQueue;
-use crate::wheel::Entry;
 use crate::raw::shard::{Current, Decision, Lookup, Updated};
 use crate::raw::word;
 use crate::sync::epoch::{self, Guard};
+use crate::wheel::Entry;
 
 /// The wheel, the stacks that feed it, and how often it looks at a record.
 pub(crate) struct Expirer {
@@ -72,7 +72,12 @@ impl MemoryStore {
     ) -> Updated<'g, Stored, R> {
         loop {
             let now = self.clock.now_ms();
-            let lookup = Lookup { hash: at.hash, key: id.as_bytes(), fingerprint, now };
+            let lookup = Lookup {
+                hash: at.hash,
+                key: id.as_bytes(),
+                fingerprint,
+                now,
+            };
             let updated = at.shard.update(&lookup, guard, |current| {
                 let record = match &current {
                     Current::Live { record, word, .. } => {
@@ -100,8 +105,15 @@ impl MemoryStore {
             self.after_change(&updated, now);
             match updated.value {
                 Some(value) => {
-                    let Updated { record, from, to, .. } = updated;
-                    return Updated { value, record, from, to };
+                    let Updated {
+                        record, from, to, ..
+                    } = updated;
+                    return Updated {
+                        value,
+                        record,
+                        from,
+                        to,
+                    };
                 }
                 None if word::is_removed(updated.to) => {
                     self.counters.expired(1);
@@ -128,7 +140,10 @@ impl MemoryStore {
     pub fn run_expiry(&self, budget: usize) -> ExpiryStep {
         let mut wheel = self.expirer.queue.wheel.lock();
         let now = self.clock.now_ms();
-        self.expirer.queue.incoming.take_all(|entry| wheel.insert(entry, entry.when()));
+        self.expirer
+            .queue
+            .incoming
+            .take_all(|entry| wheel.insert(entry, entry.when()));
 
         let mut step = ExpiryStep::default();
         let mut looked = 0;
@@ -149,7 +164,10 @@ impl MemoryStore {
                 Verdict::Later(0) => entry.release(&guard),
                 Verdict::Later(deadline) => {
                     step.rescheduled += 1;
-                    wheel.insert(entry, deadline.min(now.saturating_add(self.expirer.revisit)));
+                    wheel.insert(
+                        entry,
+                        deadline.min(now.saturating_add(self.expirer.revisit)),
+                    );
                 }
             }
         }
@@ -165,7 +183,12 @@ impl MemoryStore {
     fn judge(&self, held: Record<'_, Stored>, now: u64, guard: &Guard) -> Verdict {
         let (hash, key) = (held.hash(), held.key());
         let at = self.locate_hash(hash);
-        let lookup = Lookup { hash, key, fingerprint: 0, now };
+        let lookup = Lookup {
+            hash,
+            key,
+            fingerprint: 0,
+            now,
+        };
         let updated = at.shard.update(&lookup, guard, |current| match current {
             Current::Live { record, word, .. } if record.as_ptr() == held.as_ptr() => {
                 if !Self::expired(word, now) {

@@ -19,6 +19,9 @@ mod cleaner;
 mod cleanup;
 mod counters;
 mod expiry;
+// Waiting is async and sleeps on tokio's timers, which do not build under loom; the loom models
+// check its wake-up protocol on the record itself (`Record::waiters` and `Record::wake`).
+#[cfg(not(loom))]
 mod wait;
 
 use std::collections::HashMap;
@@ -28,18 +31,18 @@ use crossbeam_utils::CachePadded;
 
 use crate::claim::Stored;
 use crate::clock::{Clock, SystemClock, millis};
-use crate::raw::schedule::ExpiryQueue;
 use crate::raw::record::Record;
+use crate::raw::schedule::ExpiryQueue;
 use crate::raw::shard::Shard;
 use crate::raw::word;
 use crate::sync::epoch::{self, Guard};
-use crate::{CommandResult, CommandStatus, Expiry, LapsePolicy, StoreError};
+use crate::{CommandResult, CommandStatus, Expiry, Failure, Fingerprint, LapsePolicy, StoreError};
 
-pub(crate) use counters::StatusCounters;
-pub use cleaner::CleanerOptions;
-pub use expiry::ExpiryStep;
 use cleaner::Cleaner;
+pub use cleaner::CleanerOptions;
+pub(crate) use counters::StatusCounters;
 use expiry::Expirer;
+pub use expiry::ExpiryStep;
 
 /// Builds a [`MemoryStore`].
 #[derive(Clone, Debug)]
@@ -127,8 +130,14 @@ impl MemoryStoreBuilder {
         let hint = self.capacity.min(1 << 32);
         let per_shard = (hint / self.shards).saturating_mul(8) / 3;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        let revisit = self.expiry.shortest().map_or(u64::MAX / 4, |age| millis(age).max(1));
-        let expirer = Expirer { queue: ExpiryQueue::new(clock.now_ms()), revisit };
+        let revisit = self
+            .expiry
+            .shortest()
+            .map_or(u64::MAX / 4, |age| millis(age).max(1));
+        let expirer = Expirer {
+            queue: ExpiryQueue::new(clock.now_ms()),
+            revisit,
+        };
         let shards = (0..self.shards)
             .map(|_| CachePadded::new(Shard::new(per_shard)))
             .collect();
@@ -141,7 +150,7 @@ impl MemoryStoreBuilder {
             expirer,
             shards,
             shard_shift: 64 - self.shards.trailing_zeros(),
-            hasher: ahash::RandomState::new(),
+            hasher: id_hasher(),
             max_id_len: self.max_id_len,
             expiry: self.expiry,
             lapse: self.lapse,
@@ -150,6 +159,19 @@ impl MemoryStoreBuilder {
             cleaner: OnceLock::new(),
         }
     }
+}
+
+/// The hasher that places ids: random per store, so ids cannot be crafted to pile into one
+/// probe run. Under loom the seeds are fixed instead, because every execution of a model must
+/// visit the same slots for loom to replay the schedules it explores.
+#[cfg(not(loom))]
+fn id_hasher() -> ahash::RandomState {
+    ahash::RandomState::new()
+}
+
+#[cfg(loom)]
+fn id_hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(1, 2, 3, 4)
 }
 
 /// The lock-free in-process idempotency store.
@@ -225,8 +247,15 @@ impl MemoryStore {
     }
 
     fn locate_hash(&self, hash: u64) -> Located<'_> {
-        let index = if self.shards.len() == 1 { 0 } else { (hash >> self.shard_shift) as usize };
-        Located { hash, shard: &self.shards[index] }
+        let index = if self.shards.len() == 1 {
+            0
+        } else {
+            (hash >> self.shard_shift) as usize
+        };
+        Located {
+            hash,
+            shard: &self.shards[index],
+        }
     }
 
     fn locate(&self, id: &str) -> Result<Located<'_>, StoreError> {
@@ -319,6 +348,40 @@ impl MemoryStore {
                 // The word said Completed at a generation whose cell a newer owner has since
                 // replaced (an override moved the record on): read the newer state.
                 _ => continue,
+            }
+        }
+    }
+
+    /// The failure recorded by the id's latest run, if the id is Failed now. `None` when it is
+    /// not Failed, when an override set the status without recording a failure, or when
+    /// `fingerprint` conflicts with the one the record was created with.
+    pub fn failure(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+    ) -> Result<Option<Failure>, StoreError> {
+        let at = self.locate(id)?;
+        let fingerprint = Fingerprint::raw(fingerprint);
+        let now = self.clock.now_ms();
+        let guard = epoch::pin();
+        loop {
+            let Some((record, word, CommandStatus::Failed)) = self.read(&at, id, now, &guard)
+            else {
+                return Ok(None);
+            };
+            let theirs = record.fingerprint();
+            if fingerprint != 0 && theirs != 0 && theirs != fingerprint {
+                return Ok(None);
+            }
+            if let Some(Stored::Failure(failure)) = stored_of(record, word, &guard) {
+                return Ok(Some(failure.clone()));
+            }
+            // The cell belongs to another generation. If the word moved on meanwhile, a newer
+            // owner wrote it: read the newer state. If not, this Failed status was set by an
+            // override that records no failure.
+            match self.read(&at, id, now, &guard) {
+                Some((_, again, _)) if again != word => continue,
+                _ => return Ok(None),
             }
         }
     }

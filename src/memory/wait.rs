@@ -19,7 +19,8 @@ impl MemoryStore {
     /// status it has then (InProgress if the wait timed out). Returns at once if the id is not
     /// InProgress. Must be called inside a tokio runtime (for the timer).
     pub async fn wait(&self, id: &str, timeout: Duration) -> Result<CommandStatus, StoreError> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too long to represent is no deadline at all.
+        let deadline = Instant::now().checked_add(timeout);
         let at = self.locate(id)?;
         loop {
             let (notify, incarnation) = {
@@ -48,10 +49,17 @@ impl MemoryStore {
                     _ => false,
                 }
             };
-            if still_running && tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Ok(CommandStatus::InProgress);
+            if still_running {
+                match deadline {
+                    Some(deadline) => {
+                        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                            return Ok(CommandStatus::InProgress);
+                        }
+                    }
+                    None => notified.await,
+                }
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return self.status(id);
             }
         }

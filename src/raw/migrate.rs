@@ -74,7 +74,12 @@ impl<V> Shard<V> {
                     let used = table.used.load(Ordering::SeqCst);
                     let live = used.saturating_sub(table.removed.load(Ordering::Relaxed));
                     let capacity = next_capacity(live);
-                    tracing::trace!(from = table.capacity(), to = capacity, live, "migration started");
+                    tracing::trace!(
+                        from = table.capacity(),
+                        to = capacity,
+                        live,
+                        "migration started"
+                    );
                     next = Box::into_raw(Box::new(Table::new(capacity)));
                     // Release publishes the new table to the threads waiting below.
                     table.next.store(next, Ordering::Release);
@@ -136,8 +141,9 @@ impl<V> Shard<V> {
                 return 0;
             }
             let raw = slot.record.load(Ordering::Acquire);
-            // SAFETY: the word was live when frozen and a frozen live record is never retired
-            // from this table, so the pointer is valid under the guard.
+            // SAFETY: the word was live when we froze it, under a guard taken before; the
+            // record can only be retired after a removal in the next table, which is not
+            // current yet, and is not freed before our guard drops.
             let record = unsafe { Record::from_ptr(raw, guard) };
             let copied = next.copy_in(record, current);
             assert!(
@@ -171,7 +177,12 @@ impl<V> Shard<V> {
         loop {
             table.retired_next.store(head, Ordering::Relaxed);
             // Release publishes the link to the swap in `reclaim_tables`.
-            match self.retired.compare_exchange_weak(head, old, Ordering::Release, Ordering::Relaxed) {
+            match self.retired.compare_exchange_weak(
+                head,
+                old,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => break,
                 Err(current) => head = current,
             }
@@ -220,4 +231,3 @@ pub(super) unsafe fn free_table<V>(table: *mut Table<V>) {
     // SAFETY: the table was boxed by `Shard::new` or `next_table` and is unreachable now.
     drop(unsafe { Box::from_raw(table) });
 }
-

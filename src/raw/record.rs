@@ -144,8 +144,8 @@ pub(crate) fn allocate<V>(
 /// `record` must come from [`allocate`] and not have been freed.
 pub(crate) unsafe fn set_init_word<V>(record: NonNull<RecordHeader<V>>, word: u64) {
     // SAFETY: the record is alive per the contract. Release pairs with the acquire in
-    // `Record::init_word`, although only the inserting thread ever publishes this word and it
-    // does so with its own release CAS.
+    // `Record::init_word`: a helper that finds the record pending publishes the word it reads
+    // there, so it must read the whole of what the inserter stored.
     unsafe { (*record.as_ptr()).init_word.store(word, Ordering::Release) };
 }
 
@@ -159,6 +159,13 @@ pub(crate) unsafe fn free<V>(record: *mut RecordHeader<V>) {
     // SAFETY: per the contract we are the last user; the cell pointer, if set, was boxed by
     // `publish_cell` and is owned by this record.
     unsafe {
+        // Under loom a record is only marked dead (see below), so a second free would find it
+        // dead here: fail the model instead of dropping the cell twice.
+        #[cfg(loom)]
+        assert!(
+            (*record).alive.swap(false, Ordering::SeqCst),
+            "record freed twice"
+        );
         let cell = (*record).cell.load(Ordering::Relaxed);
         if !cell.is_null() {
             drop(Box::from_raw(cell));
@@ -170,9 +177,8 @@ pub(crate) unsafe fn free<V>(record: *mut RecordHeader<V>) {
         let (layout, _) = layout_for::<V>((*record).key_len as usize);
         #[cfg(loom)]
         {
-            // Leave the memory in place so a racing reader trips the `alive` check
-            // instead of reading freed memory.
-            (*record).alive.store(false, Ordering::SeqCst);
+            // Leave the memory in place, marked dead above, so a racing reader trips the
+            // `alive` check instead of reading freed memory.
             let _ = layout;
             return;
         }

@@ -133,7 +133,9 @@ pub(crate) struct Incoming<V> {
 impl<V> Incoming<V> {
     pub(crate) fn new() -> Self {
         let stacks = (0..STRIPES).map(|_| CachePadded::new(AtomicPtr::new(ptr::null_mut())));
-        Incoming { stacks: stacks.collect() }
+        Incoming {
+            stacks: stacks.collect(),
+        }
     }
 
     /// Hands `record` to the wheel, to be looked at by `when`, unless the wheel already holds
@@ -211,8 +213,11 @@ impl<V> Drop for ExpiryQueue<V> {
     fn drop(&mut self) {
         // SAFETY: `&mut self` means no other thread uses the store, and the owner drops this
         // queue before its tables (see the type's docs).
-        self.wheel.get_mut().drain(|entry| unsafe { entry.free_if_dead() });
+        self.wheel
+            .get_mut()
+            .drain(|entry| unsafe { entry.free_if_dead() });
         // SAFETY: as above.
-        self.incoming.take_all(|entry| unsafe { entry.free_if_dead() });
+        self.incoming
+            .take_all(|entry| unsafe { entry.free_if_dead() });
     }
 }

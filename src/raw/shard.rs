@@ -15,8 +15,8 @@
 
 use std::ptr::{self, NonNull};
 
-use super::record::{self, Record, RecordHeader};
 use super::migrate;
+use super::record::{self, Record, RecordHeader};
 use super::schedule;
 use super::table::{Probe, Table, load_limit, next_capacity};
 use super::word;
@@ -94,7 +94,10 @@ impl<V> Shard<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.next_power_of_two().max(super::table::MIN_CAPACITY);
         let table = Box::into_raw(Box::new(Table::new(capacity)));
-        Shard { table: AtomicPtr::new(table), retired: AtomicPtr::new(ptr::null_mut()) }
+        Shard {
+            table: AtomicPtr::new(table),
+            retired: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     /// The current table, valid for as long as the guard.
@@ -117,14 +120,21 @@ impl<V> Shard<V> {
 
     /// Visits every live record of the current table with its word. During a migration this
     /// is the old table's frozen words, which stay current until the migration finishes.
-    pub(crate) fn for_each_live<'g>(&'g self, guard: &'g Guard, mut f: impl FnMut(Record<'g, V>, u64)) {
+    pub(crate) fn for_each_live<'g>(
+        &'g self,
+        guard: &'g Guard,
+        mut f: impl FnMut(Record<'g, V>, u64),
+    ) {
         for slot in self.current(guard).slots.iter() {
             let current = slot.word.load(Ordering::Acquire);
             if word::is_live(current) {
                 let raw = slot.record.load(Ordering::Acquire);
                 // SAFETY: the word was live when read under the guard, so the record was not
                 // retired before the guard was taken.
-                f(unsafe { Record::from_ptr(raw, guard) }, current & !word::MOVED);
+                f(
+                    unsafe { Record::from_ptr(raw, guard) },
+                    current & !word::MOVED,
+                );
             }
         }
     }
@@ -169,7 +179,12 @@ impl<V> Shard<V> {
         guard: &'g Guard,
         mut decide: impl FnMut(Current<'g, V>) -> Decision<R>,
     ) -> Updated<'g, V, R> {
-        let Lookup { hash, key, fingerprint, now } = *key;
+        let Lookup {
+            hash,
+            key,
+            fingerprint,
+            now,
+        } = *key;
         let mut spare: Option<Spare<V>> = None;
         let mut acted = None;
         let (mut from, mut to) = (word::EMPTY, word::EMPTY);
@@ -185,14 +200,22 @@ impl<V> Shard<V> {
                         Ordering::Acquire,
                     );
                 }
-                Probe::Found { slot, record, word: seen } => {
+                Probe::Found {
+                    slot,
+                    record,
+                    word: seen,
+                } => {
                     if word::is_moved(seen) {
                         // Decide only on words that can still change: a frozen word would let a
                         // decision vouch for a state the next table has moved past.
                         self.migrate(table, guard);
                         continue;
                     }
-                    let shown = Current::Live { record, word: seen, slot_word: &slot.word };
+                    let shown = Current::Live {
+                        record,
+                        word: seen,
+                        slot_word: &slot.word,
+                    };
                     let (target, outcome) = match decide(shown) {
                         Decision::Done(outcome) => break outcome,
                         Decision::Set(target, outcome) => (target, outcome),
@@ -242,14 +265,16 @@ impl<V> Shard<V> {
                         self.migrate(table, guard);
                         continue;
                     }
-                    let inserted = self.insert(slot, (hash, key, fingerprint), (target, now), &mut spare);
+                    let inserted =
+                        self.insert(slot, (hash, key, fingerprint), (target, now), &mut spare);
                     let Some(record) = inserted else {
                         table.used.fetch_sub(1, Ordering::Relaxed);
                         continue;
                     };
                     {
-                        // SAFETY: the record is live in a slot of a table we hold under the
-                        // guard, so it cannot be freed before the guard drops.
+                        // SAFETY: our insert published it while the guard was already held; a
+                        // removal may retire it at any time after, but not free it before the
+                        // guard drops.
                         acted = Some(unsafe { Record::from_ptr(record.as_ptr(), guard) });
                         to = target;
                         break outcome;

@@ -125,8 +125,9 @@ impl<V> Table<V> {
                         word: current,
                     };
                 }
-                // SAFETY: a non-null record pointer was published by an insert and is
-                // retired only after its slot leaves the live states; the guard holds it.
+                // SAFETY: a non-null record pointer was published by an insert. A pending
+                // record is retired only by its own inserter after it gave the slot up, or
+                // after a later removal; either way not freed while this guard is held.
                 let record = unsafe { Record::from_ptr(raw, guard) };
                 if record.key() == key {
                     return Probe::Pending { slot, record };

@@ -17,7 +17,11 @@ pub(crate) struct Level<E: Entry> {
 
 impl<E: Entry> Level<E> {
     pub(crate) fn new(depth: u32) -> Self {
-        Level { depth, occupied: 0, slots: [None; SLOTS] }
+        Level {
+            depth,
+            occupied: 0,
+            slots: [None; SLOTS],
+        }
     }
 
     /// Adds `entry`, due at `when`, to the slot that covers `when`.

@@ -18,9 +18,9 @@
 
 mod level;
 
-use level::{Level, SLOTS};
 #[cfg(all(test, not(loom)))]
 use level::slot_width;
+use level::{Level, SLOTS};
 
 /// Levels in the wheel.
 pub(crate) const LEVELS: usize = 6;
@@ -106,7 +106,9 @@ impl<E: Entry> Wheel<E> {
     /// occupied slot in its rotation always holds the earliest entries.
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
         self.levels.iter().enumerate().find_map(|(depth, level)| {
-            level.next_occupied(self.elapsed).map(|(slot, start)| (depth, slot, start))
+            level
+                .next_occupied(self.elapsed)
+                .map(|(slot, start)| (depth, slot, start))
         })
     }
 

@@ -28,14 +28,20 @@ impl Entry for &'static Node {
 
 fn nodes(count: usize) -> &'static [Node] {
     let nodes: Vec<Node> = (0..count)
-        .map(|id| Node { id, when: Cell::new(0), next: Cell::new(None) })
+        .map(|id| Node {
+            id,
+            when: Cell::new(0),
+            next: Cell::new(None),
+        })
         .collect();
     Box::leak(nodes.into_boxed_slice())
 }
 
 /// Polls until nothing is due at `now`, returning the ids that came out.
 fn due(wheel: &mut Wheel<&'static Node>, now: u64) -> Vec<usize> {
-    std::iter::from_fn(|| wheel.poll(now)).map(|node| node.id).collect()
+    std::iter::from_fn(|| wheel.poll(now))
+        .map(|node| node.id)
+        .collect()
 }
 
 #[test]
@@ -60,8 +66,15 @@ fn deadlines_cascade_through_every_level() {
     }
 
     for (i, offset) in offsets.iter().enumerate() {
-        assert!(due(&mut wheel, start + offset - 1).is_empty(), "level {i} came out early");
-        assert_eq!(due(&mut wheel, start + offset), vec![i], "level {i} not due on time");
+        assert!(
+            due(&mut wheel, start + offset - 1).is_empty(),
+            "level {i} came out early"
+        );
+        assert_eq!(
+            due(&mut wheel, start + offset),
+            vec![i],
+            "level {i} not due on time"
+        );
     }
     assert_eq!(wheel.len(), 0);
 }
@@ -107,7 +120,11 @@ fn many_random_deadlines_each_come_out_once_and_on_time() {
         now += 1 + now / 50;
         for id in due(&mut wheel, now) {
             assert!(!seen[id], "entry {id} came out twice");
-            assert!(due_at[id] <= now, "entry {id} due at {} came out at {now}", due_at[id]);
+            assert!(
+                due_at[id] <= now,
+                "entry {id} due at {} came out at {now}",
+                due_at[id]
+            );
             seen[id] = true;
         }
     }

@@ -15,9 +15,9 @@ use super::Plan;
 use super::support::{Ids, arrange, claim_free, expected, result_of, retryable, snapshot};
 
 /// A lease short enough to sleep past in a test.
-const SHORT_LEASE: Duration = Duration::from_millis(400);
+const SHORT_LEASE: Duration = Duration::from_secs(1);
 /// How long past a lease the lease tests sleep.
-const PAST_LEASE: Duration = Duration::from_millis(600);
+const PAST_LEASE: Duration = Duration::from_millis(1_500);
 /// A wait that, in these tests, only ends by notification or an immediate answer.
 const LONG_WAIT: Duration = Duration::from_secs(10);
 /// Longer than any immediate answer could plausibly take, shorter than `LONG_WAIT`.
