@@ -7,7 +7,44 @@
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
 use idemstore::{ClaimOutcome, CleanerOptions, CommandResult, Expiry, MemoryStore};
+
+/// Counts the heap bytes the process holds, to tell what the store keeps from what the
+/// allocator keeps (resident memory includes pages the allocator has not returned).
+struct Counting;
+
+static HEAP: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards to the system allocator and only adds bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        HEAP.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HEAP.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn heap_bytes() -> u64 {
+    HEAP.load(Ordering::Relaxed).max(0) as u64
+}
+
+/// Asks glibc to hand free pages back to the kernel.
+fn trim_allocator() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe { libc::malloc_trim(0) };
+}
 
 struct Sizes {
     ids_per_thread: usize,
@@ -87,6 +124,8 @@ fn main() {
 
     // The churn runs first, so that its "before" is the resident size of a fresh process.
     let before = resident_bytes();
+    let heap_before = heap_bytes();
+    let mut heap_peak = heap_before;
     let expiry = Expiry {
         completed: Some(Duration::from_millis(100)),
         ..Expiry::default()
@@ -122,6 +161,7 @@ fn main() {
         while finished.load(std::sync::atomic::Ordering::Acquire) < threads {
             std::thread::sleep(Duration::from_millis(50));
             peak = peak.max(resident_bytes());
+            heap_peak = heap_peak.max(heap_bytes());
         }
     });
     let churn_secs = start.elapsed().as_secs_f64();
@@ -129,6 +169,9 @@ fn main() {
     let live_at_end = store.len();
     std::thread::sleep(Duration::from_secs(5));
     let after = resident_bytes();
+    let heap_after = heap_bytes();
+    trim_allocator();
+    let trimmed = resident_bytes();
     println!(
         "| churn: {} unique ids, completion age 100 ms, then 5 s idle | value |",
         sizes.churn_ids
@@ -159,11 +202,21 @@ fn main() {
                     .collect()
             })
             .collect();
-        let with_expiry = MemoryStore::builder().expiry(Expiry::default()).build();
-        on.push(claim_complete(&with_expiry, &ids));
-        drop(with_expiry);
-        let without = MemoryStore::builder().expiry(Expiry::never()).build();
-        off.push(claim_complete(&without, &ids));
+        // Alternate which one goes first: the first of a pair pays for fresh pages.
+        for expiry_on in [round % 2 == 0, round % 2 == 1] {
+            let expiry = if expiry_on {
+                Expiry::default()
+            } else {
+                Expiry::never()
+            };
+            let store = MemoryStore::builder().expiry(expiry).build();
+            let mops = claim_complete(&store, &ids);
+            if expiry_on {
+                on.push(mops)
+            } else {
+                off.push(mops)
+            }
+        }
     }
     let (on, off) = (median(on), median(off));
     println!(

@@ -6,7 +6,9 @@
 //!
 //! - `executor`: 4,096 [`Executor::execute`] callers of one id on a [`MemoryStore`]. Their path
 //!   after the wake is the whole of a duplicate's: leave the store's `wait`, acquire again, read
-//!   the result, downcast it.
+//!   the result, downcast it. The store is wrapped in the tests' counting store (one more
+//!   forwarding call per store call) so that a round completes only once every duplicate is
+//!   waiting.
 //! - `tokio-notify`: 4,096 tasks parked on one `tokio::sync::Notify` and released by
 //!   `notify_waiters`, the primitive the store's waiter registry is built on. The floor: what
 //!   waking that many tasks costs on this machine with nothing else to do.

@@ -111,7 +111,10 @@ fn completed_ids_never_read_again_are_removed_and_their_memory_comes_back() {
         "tables stayed at {} slots (started at {empty_slots})",
         store.slot_capacity()
     );
-    let near_start = empty_store + empty_store / 5 + 64 * 1024;
+    // Near the start: the empty store plus a fixed allowance for crossbeam-epoch's own
+    // bookkeeping (sealed bags of the global queue, about 2 KiB each, a few dozen of which
+    // wait for a later collection whatever the store's size). The peak is ~40 MB.
+    let near_start = empty_store + empty_store / 5 + 256 * 1024;
     let settled = eventually(|| net_bytes() - baseline <= near_start);
     let after = net_bytes() - baseline;
     assert!(

@@ -374,3 +374,21 @@ fn renewing_a_lease_keeps_a_slow_owner_in_charge() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_waiter_returns_when_the_lease_lapses_without_anyone_writing() {
+    let store = MemoryStore::new();
+    let Acquire::Acquired(_hung) = store.acquire("lapse", None, Some(50 * MS)).unwrap() else {
+        panic!("fresh id not acquired");
+    };
+    let started = std::time::Instant::now();
+
+    let status = store.wait("lapse", 10 * SECOND).await.unwrap();
+
+    assert_eq!(status, CommandStatus::NotFound);
+    assert!(
+        started.elapsed() < 5 * SECOND,
+        "waited {:?} for a 50 ms lease",
+        started.elapsed()
+    );
+}

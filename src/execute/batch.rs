@@ -68,6 +68,11 @@ impl Executor {
     /// per id. An id repeated within the batch runs once (later occurrences' ops are dropped
     /// unrun); ids already Completed are answered from one batch read without running
     /// anything; one command's failure loses none of the others.
+    ///
+    /// A panic is not a failure but a bug: as in [`execute`](Self::execute) it fails its own
+    /// command for everyone else and then resumes here, which drops the rest of the batch. Runs
+    /// in flight then end as [`on_cancel`](super::ExecuteOptions::on_cancel) says, and
+    /// commands not yet started stay unclaimed.
     pub async fn execute_batch<I, T, E, F, Fut>(
         &self,
         ops: I,

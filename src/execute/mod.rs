@@ -83,7 +83,8 @@ pub use outcome::{Executed, Served};
 
 /// Runs commands once across all their callers, on any [`IdempotencyStore`].
 ///
-/// Cheap to share: clone the `Arc` it is built from, or wrap the executor itself in one.
+/// Cheap to clone: clones share the store.
+#[derive(Clone)]
 pub struct Executor {
     /// The backend, shared with the claim guards that end dropped runs in the background.
     store: Arc<dyn IdempotencyStore>,

@@ -37,7 +37,9 @@ impl Executor {
     /// up to [`ExecuteOptions::wait_timeout`](super::ExecuteOptions::wait_timeout)) and share
     /// its value or learn its failure; later callers get the stored value without running
     /// anything. `op` receives a token that is cancelled if this caller's claim is lost or this
-    /// call is dropped mid-run; a long command should stop when it fires.
+    /// call is dropped mid-run; a long command should stop when it fires. After a lost claim
+    /// this call still waits for `op` to return (so it can stop at a point of its choosing),
+    /// then reports [`ExecuteError::OwnershipLost`] whatever `op` returned.
     ///
     /// A panic in `op` fails the command for everyone else (`panicked: <message>`) and resumes
     /// in this caller.

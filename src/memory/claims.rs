@@ -259,7 +259,9 @@ fn claim_next(
 /// so handing it out allocates nothing.
 fn placeholder() -> CommandResult {
     static PLACEHOLDER: std::sync::OnceLock<CommandResult> = std::sync::OnceLock::new();
-    PLACEHOLDER.get_or_init(|| CommandResult::from_bytes(Vec::new())).clone()
+    PLACEHOLDER
+        .get_or_init(|| CommandResult::from_bytes(Vec::new()))
+        .clone()
 }
 
 /// True when `word` still shows the claim `ticket` names, on the record it names.

@@ -11,12 +11,14 @@ use tokio::time::Instant;
 
 use super::MemoryStore;
 use crate::raw::record::waiter_fence;
+use crate::raw::word;
 use crate::sync::epoch;
 use crate::{CommandStatus, StoreError};
 
 impl MemoryStore {
-    /// Waits until the id is no longer InProgress, or until `timeout` passes, and returns the
-    /// status it has then (InProgress if the wait timed out). Returns at once if the id is not
+    /// Waits until the id is no longer InProgress (finished, removed, or its lease lapsed), or
+    /// until `timeout` passes, and returns the status it has then (InProgress if the wait
+    /// timed out). Returns at once if the id is not
     /// InProgress. Must be called inside a tokio runtime (for the timer).
     pub async fn wait(&self, id: &str, timeout: Duration) -> Result<CommandStatus, StoreError> {
         // A timeout too long to represent is no deadline at all.
@@ -38,22 +40,33 @@ impl MemoryStore {
             notified.as_mut().enable();
             waiter_fence();
 
-            let still_running = {
+            // Besides a wakeup, the claim's own lease ends the wait: a lapse writes nothing,
+            // so nobody would wake us for it.
+            let lease_left = {
                 let guard = epoch::pin();
                 let now = self.clock.now_ms();
                 match self.read(&at, id, now, &guard) {
-                    Some((record, _, CommandStatus::InProgress)) => {
-                        record.incarnation() == incarnation
+                    Some((record, word, CommandStatus::InProgress))
+                        if record.incarnation() == incarnation =>
+                    {
+                        Some(lease_remaining(word::deadline_of(word), now))
                     }
                     // A different record, or a finished one: look again from the top.
-                    _ => false,
+                    _ => None,
                 }
             };
-            if still_running {
-                match deadline {
-                    Some(deadline) => {
-                        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                            return Ok(CommandStatus::InProgress);
+            if let Some(lease_left) = lease_left {
+                let lease_end = lease_left.and_then(|left| Instant::now().checked_add(left));
+                let until = match (deadline, lease_end) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                match until {
+                    Some(until) => {
+                        let woken = tokio::time::timeout_at(until, notified).await.is_ok();
+                        let ours_over = deadline.is_some_and(|d| Instant::now() >= d);
+                        if !woken && ours_over {
+                            return self.status(id);
                         }
                     }
                     None => notified.await,
@@ -64,4 +77,10 @@ impl MemoryStore {
             }
         }
     }
+}
+
+/// Real time until a deadline on the store's clock, or `None` for no deadline. One extra
+/// millisecond makes sure the deadline has passed when the wait ends.
+fn lease_remaining(deadline: u64, now: u64) -> Option<Duration> {
+    (deadline != 0).then(|| Duration::from_millis(deadline.saturating_sub(now) + 1))
 }

@@ -33,6 +33,7 @@ mod stream;
 mod synthetic;
 mod tally;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -67,14 +68,16 @@ fn main() -> ExitCode {
     let outcome = Settings::from_args(args).and_then(run);
     match outcome {
         Ok(Printed { report, json }) => {
-            println!(
-                "{}",
-                if json {
-                    report.to_json()
-                } else {
-                    report.to_text()
-                }
-            );
+            let mut printed = if json {
+                report.to_json()
+            } else {
+                report.to_text()
+            };
+            if !printed.ends_with('\n') {
+                printed.push('\n');
+            }
+            // A reader that went away (`| head`) is no reason to panic or to change the verdict.
+            let _ = std::io::stdout().lock().write_all(printed.as_bytes());
             if report.passed {
                 ExitCode::SUCCESS
             } else {
