@@ -1,7 +1,8 @@
 //! What expiry costs: claim + complete throughput with expiry on against the same run with
 //! expiry off, and resident memory through a churn of unique ids with a short completion age.
 //!
-//! Run: `cargo bench --bench expiry` (add `-- --quick` for a smaller run).
+//! Run: `cargo bench --bench expiry` (add `-- --quick` for a smaller run, `-- --churn-only`
+//! to skip the throughput part).
 //! Prints a table; nothing is asserted, since the machine is shared and noisy.
 
 use std::sync::Barrier;
@@ -188,10 +189,24 @@ fn main() {
         after as f64 / before as f64
     );
     println!(
+        "| resident after idle, then malloc_trim | {:.1} MiB ({:.2} x before) |",
+        mib(trimmed),
+        trimmed as f64 / before as f64
+    );
+    println!(
+        "| heap held: before / peak / after idle | {:.1} / {:.1} / {:.1} MiB |",
+        mib(heap_before),
+        mib(heap_peak),
+        mib(heap_after)
+    );
+    println!(
         "| expired records removed | {} |",
         store.health_metrics().expired_removed_total
     );
     println!();
+    if std::env::args().any(|arg| arg == "--churn-only") {
+        return;
+    }
 
     let (mut on, mut off) = (Vec::new(), Vec::new());
     for round in 0..sizes.rounds {
