@@ -57,7 +57,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use execute::{
     Backoff, BatchItem, CallOptions, CancelPolicy, ExecuteError, ExecuteOptions, Executed,
-    Executor, Served,
+    Executor, MIN_LEASE, Served,
 };
 pub use expiry::Expiry;
 pub use health::HealthMetrics;

@@ -200,3 +200,39 @@ async fn a_run_dropped_while_its_value_is_being_stored_still_completes() {
     let stored = store.result("mail-6").await.unwrap().unwrap();
     assert_eq!(*stored.downcast::<u32>().unwrap(), 6);
 }
+
+#[test]
+fn an_owner_whose_runtime_shuts_down_mid_run_still_releases_its_claim() {
+    let store: Arc<dyn IdempotencyStore> = Arc::new(idemstore::MemoryStore::new());
+    let executor = Arc::new(Executor::new(store.clone()));
+    let owner_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let owner = {
+        let (executor, started) = (executor.clone(), started.clone());
+        owner_runtime.spawn(async move {
+            executor
+                .execute("shutdown", |_| async move {
+                    started.notify_one();
+                    std::future::pending::<Result<u32, String>>().await
+                })
+                .await
+        })
+    };
+    owner_runtime.block_on(started.notified());
+
+    drop(owner_runtime);
+
+    let reader = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let status = reader.block_on(store.status("shutdown")).unwrap();
+    assert_eq!(
+        status,
+        CommandStatus::NotStarted,
+        "the claim was left {status}"
+    );
+    drop(owner);
+}

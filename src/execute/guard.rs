@@ -93,9 +93,17 @@ impl Drop for ClaimGuard {
             }
             State::Ending(ending) => Action::Store(ending),
         };
+        let (store, id, ticket) = (Arc::clone(&self.store), self.id.clone(), self.ticket);
+        let ending = async move { action.apply(&*store, &id, ticket).await };
+        // A backend that answers without suspending (the memory store does) ends the claim
+        // right here, whatever becomes of the runtime; only one that must wait for I/O needs
+        // a task.
+        let Some(ending) = futures::FutureExt::boxed(ending).now_or_never_pending() else {
+            return;
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // LIMITATION: without a runtime there is nothing to run the store call on; the
-            // claim stands until its lease lapses, and waiters wait until then.
+            // LIMITATION: without a runtime there is nothing to run a backend's pending store
+            // call on; the claim stands until its lease lapses, and waiters wait until then.
             tracing::warn!(
                 id = %self.id,
                 "command dropped outside a tokio runtime; its claim stays InProgress until \
@@ -103,8 +111,23 @@ impl Drop for ClaimGuard {
             );
             return;
         };
-        let (store, id, ticket) = (Arc::clone(&self.store), self.id.clone(), self.ticket);
-        runtime.spawn(async move { action.apply(&*store, &id, ticket).await });
+        runtime.spawn(ending);
+    }
+}
+
+/// Polls a future once: `None` if it finished, the future itself if it is still pending.
+trait PollOnce: Sized {
+    fn now_or_never_pending(self) -> Option<Self>;
+}
+
+impl PollOnce for futures::future::BoxFuture<'static, ()> {
+    fn now_or_never_pending(mut self) -> Option<Self> {
+        let waker = futures::task::noop_waker();
+        let mut context = std::task::Context::from_waker(&waker);
+        match self.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(()) => None,
+            std::task::Poll::Pending => Some(self),
+        }
     }
 }
 

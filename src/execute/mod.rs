@@ -78,7 +78,7 @@ use crate::IdempotencyStore;
 
 pub use batch::BatchItem;
 pub use error::ExecuteError;
-pub use options::{Backoff, CallOptions, CancelPolicy, ExecuteOptions};
+pub use options::{Backoff, CallOptions, CancelPolicy, ExecuteOptions, MIN_LEASE};
 pub use outcome::{Executed, Served};
 
 /// Runs commands once across all their callers, on any [`IdempotencyStore`].
@@ -99,6 +99,11 @@ impl Executor {
 
     /// An executor with these options.
     pub fn with_options(store: Arc<dyn IdempotencyStore>, options: ExecuteOptions) -> Self {
+        let mut options = options;
+        if let Some(lease) = options.lease.filter(|lease| *lease < options::MIN_LEASE) {
+            tracing::warn!(?lease, minimum = ?options::MIN_LEASE, "lease raised to the minimum");
+            options.lease = Some(options::MIN_LEASE);
+        }
         Executor { store, options }
     }
 

@@ -22,6 +22,10 @@ pub struct ExecuteOptions {
     /// loses it within one lease. `None` (default) claims with the store's InProgress age and
     /// does not renew.
     ///
+    /// A lease shorter than [`MIN_LEASE`] is raised to it: renewals run on a millisecond
+    /// timer, and a lease of a few milliseconds would lapse before the first one, handing the
+    /// command to every caller in turn.
+    ///
     /// LIMITATION: with `None` the executor cannot renew, because the store trait does not say
     /// what its InProgress age is; a run longer than that age loses its claim. Set a lease for
     /// commands that may run long.
@@ -153,3 +157,6 @@ mod tests {
         assert!(ExecuteOptions::default().batch_concurrency >= 1);
     }
 }
+
+/// The shortest lease an executor asks for (see [`ExecuteOptions::lease`]).
+pub const MIN_LEASE: Duration = Duration::from_millis(20);

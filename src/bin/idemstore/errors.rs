@@ -8,7 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::input::Compression;
+use crate::input::{Compression, Encoding};
 
 /// Exit status for bad input or options: nothing was replayed.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -59,6 +59,39 @@ pub enum CliError {
         source: io::Error,
     },
 
+    /// The trace holds more bytes (decompressed) than the tool reads into memory.
+    #[error(
+        "trace {} holds more than {limit} bytes{}, the most this tool reads \
+         (--max-trace-bytes)",
+        path.display(),
+        if *compression == Compression::Plain { "" } else { " once decompressed" }
+    )]
+    TraceTooLarge {
+        /// The trace's path.
+        path: PathBuf,
+        /// The compression it was read with.
+        compression: Compression,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// A trace read as plain whose first bytes are a compressed file's magic number.
+    #[error(
+        "trace {} is being read as plain but starts like a {found} file; name it with its \
+         .{} suffix or pass --format {encoding}.{}",
+        path.display(),
+        found.suffix(),
+        found.suffix()
+    )]
+    CompressedAsPlain {
+        /// The trace's path.
+        path: PathBuf,
+        /// The compression its first bytes show.
+        found: Compression,
+        /// The record encoding it was to be read with.
+        encoding: Encoding,
+    },
+
     /// A binary trace whose length is not a whole number of records.
     #[error(
         "trace {} is truncated: {bytes} bytes (decompressed) is not a multiple of the \
@@ -104,6 +137,10 @@ pub enum CliError {
         max: u64,
     },
 
+    /// The command line did not parse; the message is the first line of clap's.
+    #[error("{0}")]
+    CommandLine(String),
+
     /// An option's value is out of its range.
     #[error("invalid {option}: {problem}")]
     InvalidOption {
@@ -134,13 +171,17 @@ pub enum CliError {
     /// The store failed while the replay ran or was checked.
     #[error("the store failed: {0}")]
     Store(#[from] idemstore::StoreError),
+
+    /// The summary could not be written to stdout (a reader that went away is not this).
+    #[error("cannot write the summary to stdout: {0}")]
+    WriteSummary(io::Error),
 }
 
 impl CliError {
     /// The process exit status this error ends the tool with.
     pub fn exit_status(&self) -> u8 {
         match self {
-            CliError::Runtime(_) | CliError::Store(_) => EXIT_FAILED,
+            CliError::Runtime(_) | CliError::Store(_) | CliError::WriteSummary(_) => EXIT_FAILED,
             _ => EXIT_BAD_INPUT,
         }
     }

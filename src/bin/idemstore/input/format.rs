@@ -61,6 +61,34 @@ impl Compression {
             _ => None,
         }
     }
+
+    /// The file-name suffix of this compression (empty for plain).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::Plain => "",
+            Compression::Gzip => "gz",
+            Compression::Xz => "xz",
+        }
+    }
+
+    /// The compression whose magic number `bytes` start with, if any.
+    ///
+    /// gzip is recognised by its two magic bytes and the deflate method byte (the only method
+    /// gzip defines), xz by its six-byte header magic.
+    ///
+    /// LIMITATION: an uncompressed i32be trace whose first key happens to be 0x1f8b08xx
+    /// (one key in about 16.7 million) looks like gzip; there is no way to force plain.
+    pub fn sniff(bytes: &[u8]) -> Option<Compression> {
+        const GZIP: &[u8] = &[0x1f, 0x8b, 0x08];
+        const XZ: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
+        if bytes.starts_with(GZIP) {
+            Some(Compression::Gzip)
+        } else if bytes.starts_with(XZ) {
+            Some(Compression::Xz)
+        } else {
+            None
+        }
+    }
 }
 
 impl fmt::Display for Compression {

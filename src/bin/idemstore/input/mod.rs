@@ -12,15 +12,27 @@ mod text;
 
 use std::path::Path;
 
+pub use decompress::MAX_TRACE_BYTES;
 pub use format::{Compression, Encoding, TraceFormat};
 
 use crate::errors::CliError;
 use crate::stream::{Source, Stream};
 
-/// Reads the trace at `path`, in `format` if given, else in the format its name shows.
-pub fn load_trace(path: &Path, format: Option<&str>) -> Result<Stream, CliError> {
+/// Reads the trace at `path`, in `format` if given, else in the format its name shows, refusing
+/// one of more than `max_bytes` bytes (decompressed).
+pub fn load_trace(path: &Path, format: Option<&str>, max_bytes: u64) -> Result<Stream, CliError> {
     let format = TraceFormat::resolve(path, format)?;
-    let bytes = decompress::read_all(path, format.compression)?;
+    let bytes = decompress::read_all(path, format.compression, max_bytes)?;
+    // A compressed file named without its suffix would decode as garbage and replay fine.
+    if format.compression == Compression::Plain
+        && let Some(found) = Compression::sniff(&bytes)
+    {
+        return Err(CliError::CompressedAsPlain {
+            path: path.to_owned(),
+            found,
+            encoding: format.encoding,
+        });
+    }
 
     let source = Source::Trace {
         path: path.to_owned(),
