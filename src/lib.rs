@@ -64,4 +64,6 @@ pub use health::HealthMetrics;
 pub use memory::{CleanerOptions, ExpiryStep, MemoryStore, MemoryStoreBuilder};
 pub use status::{CommandStatus, transition_allowed};
 pub use store::{IdempotencyStore, IdempotencyStoreExt};
+/// The token an executed command watches to learn that its run lost its claim.
+pub use tokio_util::sync::CancellationToken;
 pub use value::CommandResult;

@@ -3,49 +3,9 @@
 
 mod cli_support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use cli_support::{Run, idemstore, scratch};
-
-/// Asserts `run` was refused as bad input with one stderr line containing every `needle`.
-fn assert_refused(run: &Run, needles: &[&str]) {
-    assert_eq!(run.status, 2, "exit status; stderr:\n{}", run.stderr);
-    assert_eq!(run.stdout, "", "a refused replay prints no summary");
-    let lines = run.stderr_lines();
-    assert_eq!(lines.len(), 1, "one line on stderr, got:\n{}", run.stderr);
-    for needle in needles {
-        assert!(
-            lines[0].contains(needle),
-            "{:?} does not mention {needle:?}",
-            lines[0]
-        );
-    }
-}
-
-fn replay_trace(path: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["replay", "--json", "--trace", path.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    idemstore(&args)
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn xz(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = xz2::write::XzEncoder::new(Vec::new(), 6);
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
+use cli_support::{
+    assert_refused, gzip, idemstore, replay_trace, scratch, write_file as write, xz,
+};
 
 #[test]
 fn a_missing_trace_file_is_refused_naming_the_file() {
@@ -172,4 +132,24 @@ fn a_fail_rate_outside_zero_to_one_is_refused() {
     let run = idemstore(&["replay", "--json", "--fail-rate", "1.5"]);
 
     assert_refused(&run, &["--fail-rate", "1.5"]);
+}
+
+#[test]
+fn a_gzip_file_named_as_a_plain_trace_is_refused_suggesting_the_format() {
+    let dir = scratch("gzip_named_plain");
+    let path = write(&dir, "cdn.txt", &gzip(b"1 100 512\n2 200 64\n"));
+
+    let run = replay_trace(&path, &[]);
+
+    assert_refused(&run, &["cdn.txt", "gzip", "--format text.gz"]);
+}
+
+#[test]
+fn an_xz_file_read_as_plain_by_its_given_format_is_refused_suggesting_the_format() {
+    let dir = scratch("xz_named_plain");
+    let path = write(&dir, "keys.bin", &xz(&[0x44; 8 * 16]));
+
+    let run = replay_trace(&path, &["--format", "i64be"]);
+
+    assert_refused(&run, &["keys.bin", "xz", "--format i64be.xz"]);
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -168,4 +168,47 @@ pub fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the scratch directory is created");
     dir
+}
+
+/// Asserts `run` was refused as bad input with one stderr line containing every `needle`.
+pub fn assert_refused(run: &Run, needles: &[&str]) {
+    assert_eq!(run.status, 2, "exit status; stderr:\n{}", run.stderr);
+    assert_eq!(run.stdout, "", "a refused replay prints no summary");
+    let lines = run.stderr_lines();
+    assert_eq!(lines.len(), 1, "one line on stderr, got:\n{}", run.stderr);
+    for needle in needles {
+        assert!(
+            lines[0].contains(needle),
+            "{:?} does not mention {needle:?}",
+            lines[0]
+        );
+    }
+}
+
+/// Runs `idemstore replay --json --trace path` with `extra` options.
+pub fn replay_trace(path: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["replay", "--json", "--trace", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    idemstore(&args)
+}
+
+/// Writes `bytes` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// `bytes`, gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// `bytes`, xz-compressed.
+pub fn xz(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = xz2::write::XzEncoder::new(Vec::new(), 6);
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }

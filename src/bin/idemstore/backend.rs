@@ -12,6 +12,7 @@ use std::time::Duration;
 use idemstore::{CleanerOptions, Expiry, IdempotencyStore, MemoryStore};
 
 use crate::errors::CliError;
+use crate::stream::MAX_ID_BYTES;
 
 /// A backend named on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +75,7 @@ impl Backend {
                 };
                 let memory = MemoryStore::builder()
                     .capacity(ids)
+                    .max_id_len(MAX_ID_BYTES)
                     .expiry(expiry)
                     .build_with_cleaner(cleaner);
                 Backend {

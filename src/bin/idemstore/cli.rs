@@ -1,5 +1,8 @@
 //! The command line, as clap parses it. Values are checked for range and meaning afterwards,
 //! in `settings`, so every refusal there is one line naming the problem.
+//!
+//! Numeric options allow negative numbers: `--fail-rate -0.1` is then a value the parser or
+//! `settings` refuses by name, not an unknown flag `-0`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,43 +47,68 @@ pub struct ReplayArgs {
     )]
     pub format: Option<String>,
 
-    /// Deliveries in the synthetic stream.
+    /// Refuse a trace holding more than this many bytes once decompressed; the whole trace is
+    /// held in memory. At most 4294967296 (4 GiB), the default.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        requires = "trace",
+        allow_negative_numbers = true,
+        help_heading = "Input"
+    )]
+    pub max_trace_bytes: Option<u64>,
+
+    /// Deliveries in the synthetic stream, at most 100000000.
     #[arg(
         long,
         value_name = "N",
         default_value_t = 100_000,
-        conflicts_with = "trace"
+        conflicts_with = "trace",
+        allow_negative_numbers = true
     )]
     #[arg(help_heading = "Input")]
     pub count: u64,
 
-    /// Share of synthetic deliveries that are redeliveries of an earlier command, in [0, 1).
+    /// Share of synthetic deliveries that are redeliveries of an earlier command, in [0, 0.99].
     #[arg(long, value_name = "SHARE", default_value_t = 1.0 / 3.0, conflicts_with = "trace")]
-    #[arg(help_heading = "Input")]
+    #[arg(help_heading = "Input", allow_negative_numbers = true)]
     pub duplicate_share: f64,
 
     /// A synthetic redelivery arrives 1 to this many deliveries after the first one
     /// (uniformly), so the shortest meet the first delivery while it still runs.
     #[arg(long, value_name = "N", default_value_t = 8, conflicts_with = "trace")]
-    #[arg(help_heading = "Input")]
+    #[arg(help_heading = "Input", allow_negative_numbers = true)]
     pub redelivery_distance: u64,
 
     /// Seed of the synthetic stream and of injected failures; a run with the same seed and
     /// options replays the same stream and fails the same attempts. Random when not given
     /// (the summary prints the one used).
-    #[arg(long, value_name = "SEED", help_heading = "Input")]
+    #[arg(
+        long,
+        value_name = "SEED",
+        help_heading = "Input",
+        allow_negative_numbers = true
+    )]
     pub seed: Option<u64>,
 
-    /// Concurrent workers taking deliveries in order [default: available parallelism].
-    #[arg(long, value_name = "N", help_heading = "Work")]
+    /// Concurrent workers taking deliveries in order, at most 4096 [default: available
+    /// parallelism].
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Work",
+        allow_negative_numbers = true
+    )]
     pub workers: Option<u64>,
 
-    /// How long the simulated handler takes per execution, in microseconds.
+    /// How long the simulated handler takes per execution, in microseconds; at most 60000000
+    /// (one minute).
     #[arg(
         long,
         value_name = "MICROS",
         default_value_t = 50,
-        help_heading = "Work"
+        help_heading = "Work",
+        allow_negative_numbers = true
     )]
     pub handler_us: u64,
 
@@ -89,7 +117,8 @@ pub struct ReplayArgs {
         long,
         value_name = "RATE",
         default_value_t = 0.0,
-        help_heading = "Work"
+        help_heading = "Work",
+        allow_negative_numbers = true
     )]
     pub fail_rate: f64,
 

@@ -77,8 +77,8 @@ pub enum CliError {
 
     /// A trace read as plain whose first bytes are a compressed file's magic number.
     #[error(
-        "trace {} is being read as plain but starts like a {found} file; name it with its \
-         .{} suffix or pass --format {encoding}.{}",
+        "trace {} is being read as plain but starts with the {found} magic bytes; name it \
+         with its .{} suffix or pass --format {encoding}.{}",
         path.display(),
         found.suffix(),
         found.suffix()

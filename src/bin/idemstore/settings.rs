@@ -9,6 +9,7 @@ use idemstore::{Expiry, FailurePolicy};
 use crate::backend::BackendSpec;
 use crate::cli::{PolicyArg, ReplayArgs};
 use crate::errors::CliError;
+use crate::input::MAX_TRACE_BYTES;
 use crate::synthetic::SyntheticOptions;
 
 /// Where deliveries come from.
@@ -20,6 +21,8 @@ pub enum Input {
         path: PathBuf,
         /// `--format`, if given.
         format: Option<String>,
+        /// The most bytes the trace may hold, decompressed.
+        max_bytes: u64,
     },
     /// The built-in generator.
     Synthetic(SyntheticOptions),
@@ -60,8 +63,15 @@ impl Settings {
                 .ok()
                 .filter(|&n| n <= MAX_WORKERS)
                 .ok_or_else(|| invalid("--workers", format!("at most {MAX_WORKERS} workers")))?,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS)),
         };
+        if args.handler_us > MAX_HANDLER_US {
+            let problem = format!(
+                "{} is more than {MAX_HANDLER_US} (one minute)",
+                args.handler_us
+            );
+            return Err(invalid("--handler-us", problem));
+        }
         if !(0.0..=1.0).contains(&args.fail_rate) {
             return Err(invalid(
                 "--fail-rate",
@@ -86,6 +96,7 @@ impl Settings {
             Some(path) => Input::Trace {
                 path,
                 format: args.format,
+                max_bytes: max_trace_bytes(args.max_trace_bytes)?,
             },
             None => Input::Synthetic(synthetic_options(&args, seed)?),
         };
@@ -112,21 +123,47 @@ impl Settings {
     }
 }
 
-/// More workers than this is a typo, not a plan: each is a task with its own histogram.
-const MAX_WORKERS: usize = 65_536;
+/// More workers than this is a typo, not a plan: each is a task with its own latency
+/// histogram of about 270 KB, so 4096 workers already hold about 1.1 GB of them.
+const MAX_WORKERS: usize = 4096;
+
+/// The longest simulated handler: a minute per execution is already a replay that never ends.
+const MAX_HANDLER_US: u64 = 60_000_000;
+
+/// The longest synthetic stream. Each delivery costs tens of bytes across the stream, the
+/// answers and the store, so this is already several gigabytes.
+const MAX_COUNT: u32 = 100_000_000;
+
+/// The largest redelivery share. Near 1 the stream is almost all redeliveries of a handful of
+/// commands (q = share / (1 − share) redeliveries each), which tests nothing more.
+const MAX_DUPLICATE_SHARE: f64 = 0.99;
+
+fn max_trace_bytes(given: Option<u64>) -> Result<u64, CliError> {
+    match given {
+        None => Ok(MAX_TRACE_BYTES),
+        Some(bytes) if (1..=MAX_TRACE_BYTES).contains(&bytes) => Ok(bytes),
+        Some(bytes) => Err(invalid(
+            "--max-trace-bytes",
+            format!("{bytes} is not in 1..={MAX_TRACE_BYTES}"),
+        )),
+    }
+}
 
 fn synthetic_options(args: &ReplayArgs, seed: u64) -> Result<SyntheticOptions, CliError> {
     let count = u32::try_from(args.count)
         .ok()
-        .filter(|&n| n > 0)
+        .filter(|n| (1..=MAX_COUNT).contains(n))
         .ok_or_else(|| {
             invalid(
                 "--count",
-                format!("{} is not in 1..={}", args.count, u32::MAX),
+                format!("{} is not in 1..={MAX_COUNT}", args.count),
             )
         })?;
-    if !(0.0..1.0).contains(&args.duplicate_share) {
-        let problem = format!("{} is not in [0, 1)", args.duplicate_share);
+    if !(0.0..=MAX_DUPLICATE_SHARE).contains(&args.duplicate_share) {
+        let problem = format!(
+            "{} is not in [0, {MAX_DUPLICATE_SHARE}]",
+            args.duplicate_share
+        );
         return Err(invalid("--duplicate-share", problem));
     }
     let redelivery_distance = u32::try_from(args.redelivery_distance)

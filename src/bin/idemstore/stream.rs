@@ -57,6 +57,11 @@ pub struct StreamBuilder<K> {
 /// The most distinct ids a stream may hold: their numbers must fit a `u32`.
 pub const MAX_IDS: u64 = u32::MAX as u64;
 
+/// The longest command id, in bytes: the memory store's default, which `backend` sets
+/// explicitly so the two cannot drift apart. A trace id longer than this is refused while the
+/// trace is read, not discovered as a store error after the replay.
+pub const MAX_ID_BYTES: usize = 1024;
+
 impl<K: Hash + Eq> StreamBuilder<K> {
     /// A builder expecting about `deliveries` deliveries.
     pub fn with_capacity(deliveries: usize) -> Self {

@@ -12,10 +12,12 @@
 //! ```
 //!
 //! A share above one half needs more than one redelivery per command; the whole part of `q`
-//! is always scheduled and the fraction drawn. Redeliveries still pending when the stream
-//! reaches `count` are never sent, so the share comes out slightly under the one asked for;
-//! the report counts what was generated, never what was asked. Redeliveries that fall due at
-//! the same position go out one after another, a little later than drawn.
+//! is always scheduled and the fraction drawn. A redelivery drawn to fall at or past `count` is
+//! never scheduled, nor one for which no position is left (pending ones each need a position
+//! of their own), so the pending queue never outgrows the stream and the share comes out
+//! slightly under the one asked for; the report counts what was generated, never what was
+//! asked. Redeliveries that fall due at the same position go out one after another, a little
+//! later than drawn.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -53,6 +55,7 @@ pub fn generate(options: SyntheticOptions) -> Stream {
     );
     let mut rng = StdRng::seed_from_u64(seed);
     let per_command = duplicate_share / (1.0 - duplicate_share);
+    // `as` saturates: a share within a hair of 1 asks for at most u32::MAX redeliveries.
     let (always, sometimes) = (per_command.trunc() as u32, per_command.fract());
 
     let mut builder = StreamBuilder::with_capacity(count as usize);
@@ -71,10 +74,18 @@ pub fn generate(options: SyntheticOptions) -> Stream {
         let command = commands;
         commands += 1;
         builder.push(command, command_id);
-        let redeliveries = always + u32::from(rng.gen_bool(sometimes));
-        for _ in 0..redeliveries {
-            let distance = rng.gen_range(1..=redelivery_distance);
-            pending.push(Reverse((position + u64::from(distance), command)));
+        let redeliveries = always.saturating_add(u32::from(rng.gen_bool(sometimes)));
+        // Positions after this one; each pending redelivery needs one of them, so no more
+        // are drawn than could ever be sent.
+        let left = u64::from(count) - position - 1;
+        for _ in 0..u64::from(redeliveries).min(left) {
+            if pending.len() as u64 >= left {
+                break;
+            }
+            let due = position + u64::from(rng.gen_range(1..=redelivery_distance));
+            if due < u64::from(count) {
+                pending.push(Reverse((due, command)));
+            }
         }
     }
 
@@ -134,6 +145,22 @@ mod tests {
 
         // Redeliveries due at one position queue behind each other, so a few run late.
         assert!((8..=16).contains(&longest), "longest distance {longest}");
+    }
+
+    #[test]
+    fn a_share_near_one_redelivers_without_outgrowing_the_count() {
+        let stream = generate(SyntheticOptions {
+            count: 1_000,
+            duplicate_share: 1.0 - 1e-12,
+            ..options(9)
+        });
+
+        assert_eq!(stream.deliveries.len(), 1_000);
+        assert!(
+            stream.duplicates() >= 990,
+            "{} duplicates",
+            stream.duplicates()
+        );
     }
 
     #[test]

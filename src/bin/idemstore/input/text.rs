@@ -1,18 +1,28 @@
 //! Text traces: one delivery per line, `TIME ID SIZE`, separated by spaces.
 //!
-//! TIME and SIZE must be whole numbers and ID a non-empty token; the replay uses only the ID,
-//! but a line that is not of this shape is refused with its number rather than guessed at.
-//! A final line without a newline is read like any other; a blank line is malformed.
+//! TIME and SIZE must be whole numbers and ID a token of 1 to 1024 bytes (the store's longest
+//! id); the replay uses only the ID, but a line that is not of this shape is refused with its
+//! number rather than guessed at. A UTF-8 byte order mark at the start is skipped. A final line
+//! without a newline is read like any other, and one empty line at the very end is allowed (an
+//! editor's or a script's extra newline); any other blank line is malformed.
 
 use std::path::Path;
 
 use crate::errors::CliError;
-use crate::stream::{MAX_IDS, StreamBuilder};
+use crate::stream::{MAX_ID_BYTES, MAX_IDS, StreamBuilder};
+
+/// The UTF-8 byte order mark some editors put at the start of a text file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Decodes `bytes` as `TIME ID SIZE` lines.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<StreamBuilder<Box<str>>, CliError> {
     let mut builder = StreamBuilder::with_capacity(bytes.len() / 16);
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let mut body = without_line_end(bytes);
+    // What is left ends in a line ending when the last line was empty: drop that one line.
+    if body.ends_with(b"\n") {
+        body = without_line_end(body);
+    }
     if body.is_empty() {
         return Ok(builder);
     }
@@ -35,6 +45,14 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<StreamBuilder<Box<str>>, CliE
     Ok(builder)
 }
 
+/// `bytes` without one final line ending (`\n` or `\r\n`).
+fn without_line_end(bytes: &[u8]) -> &[u8] {
+    match bytes.strip_suffix(b"\n") {
+        Some(line) => line.strip_suffix(b"\r").unwrap_or(line),
+        None => bytes,
+    }
+}
+
 /// The ID field of one line, or what is wrong with the line.
 fn id_of_line(line: &[u8]) -> Result<Box<str>, String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -49,6 +67,13 @@ fn id_of_line(line: &[u8]) -> Result<Box<str>, String> {
     };
     whole_number("TIME", time)?;
     whole_number("SIZE", size)?;
+    if !(1..=MAX_ID_BYTES).contains(&id.len()) {
+        return Err(format!(
+            "ID {:?} is {} bytes long; an id is 1 to {MAX_ID_BYTES} bytes",
+            shorten(id),
+            id.len()
+        ));
+    }
     Ok(id.into())
 }
 
@@ -94,6 +119,32 @@ mod tests {
         assert_eq!(malformed_line("1 a 10\n2 b -3\n"), Some(2));
         assert_eq!(malformed_line("1 a 10\n\n3 c 30\n"), Some(2));
         assert_eq!(malformed_line("1 a 10 extra\n"), Some(1));
+    }
+
+    #[test]
+    fn one_trailing_empty_line_is_allowed_but_not_two() {
+        assert_eq!(decode(Path::new("t.txt"), b"1 a 10\n\n").unwrap().len(), 1);
+        assert_eq!(
+            decode(Path::new("t.txt"), b"1 a 10\r\n\r\n").unwrap().len(),
+            1
+        );
+        assert_eq!(malformed_line("1 a 10\n\n\n"), Some(2));
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        let text = b"\xEF\xBB\xBF1 a 10\n2 b 10\n";
+
+        assert_eq!(decode(Path::new("t.txt"), text).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_id_longer_than_the_store_accepts_is_refused_with_its_line() {
+        let longest = format!("1 a 1\n2 {} 1\n", "x".repeat(MAX_ID_BYTES));
+        let too_long = format!("1 a 1\n2 {} 1\n", "x".repeat(MAX_ID_BYTES + 1));
+
+        assert!(decode(Path::new("t.txt"), longest.as_bytes()).is_ok());
+        assert_eq!(malformed_line(&too_long), Some(2));
     }
 
     #[test]
