@@ -8,8 +8,8 @@
 //!
 //! # Invariants
 //!
-//! - The key, its hash, its fingerprint and `init_word` never change after the record is published, so any
-//!   thread holding a guard may read them without synchronisation beyond the publishing
+//! - The key, its hash and its fingerprint never change after the record is published, so
+//!   any thread holding a guard may read them without synchronisation beyond the publishing
 //!   release store.
 //! - A record lives in exactly one live slot of the current table at a time (a migration
 //!   moves the pointer, never the memory), and is retired exactly once: by the removal that

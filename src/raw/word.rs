@@ -17,8 +17,9 @@
 //!   been overtaken can recognise itself as stale. Equality is all that is ever asked of it. It
 //!   never wraps: a record whose generations run out is replaced by a fresh record.
 //! - `deadline`: milliseconds since the store's clock origin after which the record reads as
-//!   expired, or 0 for none. Forty bits reach 34 years past the origin. Keeping it in the word means a status change and its new deadline
-//!   are one compare-and-swap, and expiry can compare the exact word it scheduled.
+//!   expired, or 0 for none. Forty bits reach 34 years past the origin. Keeping it in the
+//!   word means a status change and its new deadline are one compare-and-swap, and expiry
+//!   can compare the exact word it scheduled.
 //!
 //! An all-zero word is an empty slot, which is why no live status is coded as 0.
 

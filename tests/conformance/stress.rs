@@ -6,8 +6,9 @@
 //! Each id has a ledger. An owner that wins a claim raises the id's `running` flag (finding it
 //! already raised means two owners at once), counts one execution, reads the id (which must
 //! show InProgress), lowers the flag, then completes, fails or releases, each of which must
-//! succeed since nothing in this workload overrides an owner. Finished ids (Completed, Failed, NotStarted) are removed only through
-//! compare-and-set from the status just read, so a removal never overtakes a running owner.
+//! succeed since nothing in this workload overrides an owner. Finished ids (Completed,
+//! Failed, NotStarted) are removed only through compare-and-set from the status just read,
+//! so a removal never overtakes a running owner.
 //! At the end, for every id:
 //!
 //! - executions = completions + failures + releases (each run ended exactly once);
