@@ -72,7 +72,12 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         // Relaxed: the store reads the clock as a plain value; ordering with other memory is
         // provided by whatever the test does after advancing (spawning, joining, awaiting).
-        self.now.fetch_add(by.as_millis() as u64, Ordering::Relaxed);
+        let by = millis(by);
+        let _ = self
+            .now
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                Some(now.saturating_add(by))
+            });
     }
 }
 

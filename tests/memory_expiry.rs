@@ -392,3 +392,51 @@ async fn a_waiter_returns_when_the_lease_lapses_without_anyone_writing() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_lease_beyond_the_wheels_reach_neither_hangs_the_wheel_nor_expires_early() {
+    let (store, clock) = store_with(Expiry::never());
+    let year = 365 * 24 * 3600 * SECOND;
+    clock.advance(12_345 * MS);
+    let Acquire::Acquired(_) = store.acquire("far", None, Some(3 * year)).unwrap() else {
+        panic!("fresh id not acquired");
+    };
+
+    let step = store.run_expiry(4096);
+
+    assert!(!step.more && step.removed == 0, "{step:?}");
+    clock.advance(2 * year);
+    run_wheel(&store);
+    assert_eq!(store.status("far").unwrap(), CommandStatus::InProgress);
+    clock.advance(year);
+    assert_eq!(run_wheel(&store).0, 1);
+}
+
+/// A clock that reads like Unix-epoch milliseconds: far larger than the slot word's
+/// deadline field, which the store must measure from its own start instead.
+#[derive(Debug)]
+struct EpochLike(ManualClock);
+
+impl idemstore::Clock for EpochLike {
+    fn now_ms(&self) -> u64 {
+        1_800_000_000_000 + self.0.now_ms()
+    }
+}
+
+#[test]
+fn a_clock_with_a_large_origin_still_expires_records() {
+    let clock = ManualClock::new();
+    let store = MemoryStore::builder()
+        .expiry(ages(20 * MS, 20 * MS, 20 * MS))
+        .clock(Arc::new(EpochLike(clock.clone())))
+        .build();
+    let _crashed = claim(&store, "crashed");
+
+    clock.advance(20 * MS);
+
+    assert_eq!(store.status("crashed").unwrap(), CommandStatus::NotFound);
+    assert!(matches!(
+        store.claim("crashed").unwrap(),
+        ClaimOutcome::Acquired(_)
+    ));
+}

@@ -51,7 +51,7 @@ impl MemoryStore {
     /// Removes every record whose status has an age under `age_of` and whose last change is
     /// older than that age.
     fn sweep(&self, age_of: impl Fn(CommandStatus) -> Option<Duration>) -> u64 {
-        let now = self.clock.now_ms();
+        let now = self.now();
         let mut removed = 0;
         for shard in self.shards.iter() {
             let guard = epoch::pin();
@@ -105,7 +105,7 @@ impl MemoryStore {
     /// A health snapshot. Counts come from running counters; `expired_unremoved` is found by
     /// a scan of the table, so call this for monitoring, not on a hot path.
     pub fn health_metrics(&self) -> HealthMetrics {
-        let now = self.clock.now_ms();
+        let now = self.now();
         let mut expired_unremoved = 0;
         for shard in self.shards.iter() {
             let guard = epoch::pin();

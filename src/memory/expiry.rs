@@ -71,7 +71,7 @@ impl MemoryStore {
         mut decide: impl FnMut(Current<'g, Stored>, u64) -> Decision<R>,
     ) -> Updated<'g, Stored, R> {
         loop {
-            let now = self.clock.now_ms();
+            let now = self.now();
             let lookup = Lookup {
                 hash: at.hash,
                 key: id.as_bytes(),
@@ -138,8 +138,9 @@ impl MemoryStore {
     /// Runs the wheel up to now, doing at most `budget` record looks. Returns what it did.
     /// Other threads keep working meanwhile; a concurrent call waits for this one.
     pub fn run_expiry(&self, budget: usize) -> ExpiryStep {
+        let budget = budget.max(1);
         let mut wheel = self.expirer.queue.wheel.lock();
-        let now = self.clock.now_ms();
+        let now = self.now();
         self.expirer
             .queue
             .incoming
@@ -160,8 +161,12 @@ impl MemoryStore {
                 Verdict::Lapsed => {
                     step.lapsed += 1;
                     entry.release(&guard);
+                    self.reschedule_if_needed(entry.record(&guard), now, &guard);
                 }
-                Verdict::Later(0) => entry.release(&guard),
+                Verdict::Later(0) => {
+                    entry.release(&guard);
+                    self.reschedule_if_needed(entry.record(&guard), now, &guard);
+                }
                 Verdict::Later(deadline) => {
                     step.rescheduled += 1;
                     wheel.insert(
@@ -173,10 +178,33 @@ impl MemoryStore {
         }
         step.more = looked == budget;
         tracing::trace!(held = wheel.len(), ?step, "expiry step");
+        drop(wheel);
+        // Tables replaced by migrations are handed to the epoch here too, so a store nobody
+        // compacts still frees them.
+        let guard = epoch::pin();
+        for shard in self.shards.iter() {
+            shard.reclaim_tables(&guard);
+        }
         if step.removed > 0 {
             self.counters.expired(step.removed);
         }
         step
+    }
+
+    /// After the wheel let go of a record it judged to have no deadline: a change that gave
+    /// it one meanwhile found the record still held and did not hand it over, so hand it
+    /// over now. The guard taken before the release keeps the record readable even if it was
+    /// retired since.
+    fn reschedule_if_needed(&self, held: Record<'_, Stored>, now: u64, guard: &Guard) {
+        let at = self.locate_hash(held.hash());
+        let Some((record, word)) = at.shard.read(held.hash(), held.key(), guard) else {
+            return;
+        };
+        let deadline = word::deadline_of(word);
+        if record.as_ptr() == held.as_ptr() && deadline != 0 {
+            let when = deadline.min(now.saturating_add(self.expirer.revisit));
+            self.expirer.queue.incoming.schedule(record, when);
+        }
     }
 
     /// Decides on a record the wheel holds, removing it if it has expired.

@@ -125,9 +125,9 @@ impl MemoryStoreBuilder {
     /// Builds a store with manual cleanup only: call [`MemoryStore::run_expiry`],
     /// [`MemoryStore::auto_cleanup`] and [`MemoryStore::compact`] yourself.
     pub fn build(self) -> MemoryStore {
-        // An absurd hint must not overflow or allocate the machine away: beyond 2^32 ids the
-        // tables grow on demand instead.
-        let hint = self.capacity.min(1 << 32);
+        // An absurd hint must not overflow or allocate the machine away: beyond 2^24 ids
+        // (about 730 MB of slots) the tables grow on demand instead.
+        let hint = self.capacity.min(1 << 24);
         let per_shard = (hint / self.shards).saturating_mul(8) / 3;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         let revisit = self
@@ -135,7 +135,7 @@ impl MemoryStoreBuilder {
             .shortest()
             .map_or(u64::MAX / 4, |age| millis(age).max(1));
         let expirer = Expirer {
-            queue: ExpiryQueue::new(clock.now_ms()),
+            queue: ExpiryQueue::new(1),
             revisit,
         };
         let shards = (0..self.shards)
@@ -154,6 +154,7 @@ impl MemoryStoreBuilder {
             max_id_len: self.max_id_len,
             expiry: self.expiry,
             lapse: self.lapse,
+            origin: clock.now_ms().saturating_sub(1),
             clock,
             counters: StatusCounters::new(),
             cleaner: OnceLock::new(),
@@ -202,6 +203,10 @@ pub struct MemoryStore {
     expiry: Expiry,
     lapse: LapsePolicy,
     clock: Arc<dyn Clock>,
+    /// The clock's reading when the store was built, less one: the store measures time from
+    /// here (never 0), so a clock with a large origin (Unix milliseconds, say) still fits the
+    /// slot word's forty-bit deadlines.
+    origin: u64,
     counters: StatusCounters,
 }
 
@@ -280,6 +285,11 @@ impl MemoryStore {
         })
     }
 
+    /// Milliseconds since the store was built, plus one.
+    fn now(&self) -> u64 {
+        self.clock.now_ms().saturating_sub(self.origin).max(1)
+    }
+
     /// True if the word's deadline has passed at `now`.
     fn expired(word: u64, now: u64) -> bool {
         let deadline = word::deadline_of(word);
@@ -316,7 +326,7 @@ impl MemoryStore {
     /// The id's status.
     pub fn status(&self, id: &str) -> Result<CommandStatus, StoreError> {
         let at = self.locate(id)?;
-        let now = self.clock.now_ms();
+        let now = self.now();
         let guard = epoch::pin();
         Ok(self
             .read(&at, id, now, &guard)
@@ -326,7 +336,7 @@ impl MemoryStore {
     /// The id's result, if it is Completed.
     pub fn result(&self, id: &str) -> Result<Option<CommandResult>, StoreError> {
         let at = self.locate(id)?;
-        let now = self.clock.now_ms();
+        let now = self.now();
         let guard = epoch::pin();
         Ok(self.read_result(&at, id, now, &guard))
     }
@@ -362,7 +372,7 @@ impl MemoryStore {
     ) -> Result<Option<Failure>, StoreError> {
         let at = self.locate(id)?;
         let fingerprint = Fingerprint::raw(fingerprint);
-        let now = self.clock.now_ms();
+        let now = self.now();
         let guard = epoch::pin();
         loop {
             let Some((record, word, CommandStatus::Failed)) = self.read(&at, id, now, &guard)
@@ -392,7 +402,7 @@ impl MemoryStore {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let now = self.clock.now_ms();
+        let now = self.now();
         let guard = epoch::pin();
         let mut answer = HashMap::new();
         for id in ids {
@@ -415,7 +425,7 @@ impl MemoryStore {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let now = self.clock.now_ms();
+        let now = self.now();
         let guard = epoch::pin();
         let mut answer = HashMap::new();
         for id in ids {

@@ -27,7 +27,7 @@ impl MemoryStore {
         loop {
             let (notify, incarnation) = {
                 let guard = epoch::pin();
-                let now = self.clock.now_ms();
+                let now = self.now();
                 match self.read(&at, id, now, &guard) {
                     Some((record, _, CommandStatus::InProgress)) => {
                         (record.waiters(), record.incarnation())
@@ -44,7 +44,7 @@ impl MemoryStore {
             // so nobody would wake us for it.
             let lease_left = {
                 let guard = epoch::pin();
-                let now = self.clock.now_ms();
+                let now = self.now();
                 match self.read(&at, id, now, &guard) {
                     Some((record, word, CommandStatus::InProgress))
                         if record.incarnation() == incarnation =>

@@ -18,9 +18,7 @@
 
 mod level;
 
-#[cfg(all(test, not(loom)))]
-use level::slot_width;
-use level::{Level, SLOTS};
+use level::{Level, SLOTS, slot_width};
 
 /// Levels in the wheel.
 pub(crate) const LEVELS: usize = 6;
@@ -68,7 +66,10 @@ impl<E: Entry> Wheel<E> {
     }
 
     fn place(&mut self, entry: E, when: u64) {
-        let when = when.clamp(self.elapsed, self.elapsed + REACH - 1);
+        // The farthest point is one top-level slot short of the full reach: a time in the
+        // top level's current slot index but its next rotation would look due at once.
+        let farthest = self.elapsed + REACH - slot_width(LEVELS as u32 - 1) - 1;
+        let when = when.clamp(self.elapsed, farthest);
         entry.set_when(when);
         self.levels[level_for(self.elapsed, when)].push(entry, when);
     }

@@ -81,12 +81,22 @@ fn deadlines_cascade_through_every_level() {
 
 #[test]
 fn a_deadline_beyond_the_top_level_is_clamped_not_lost() {
-    let node = nodes(1);
-    let mut wheel = Wheel::new(0);
-    wheel.insert(&node[0], u64::MAX / 2);
+    let farthest = REACH - slot_width(LEVELS as u32 - 1) - 1;
+    for start in [0, 12_345, (1 << 30) + 7] {
+        let node = nodes(1);
+        let mut wheel = Wheel::new(start);
+        wheel.insert(&node[0], u64::MAX / 2);
 
-    assert!(due(&mut wheel, REACH - 2).is_empty());
-    assert_eq!(due(&mut wheel, REACH - 1), vec![0]);
+        assert!(
+            due(&mut wheel, start + farthest - 1).is_empty(),
+            "early, from {start}"
+        );
+        assert_eq!(
+            due(&mut wheel, start + farthest),
+            vec![0],
+            "late, from {start}"
+        );
+    }
 }
 
 #[test]
