@@ -187,3 +187,34 @@ fn inside_a_runtime_the_cleaner_is_a_task_that_ends_with_the_store() {
         );
     });
 }
+
+#[test]
+fn removing_a_record_frees_its_result_before_the_wheel_looks_at_it() {
+    let _serial = serial();
+    let store = MemoryStore::new();
+    let ids: Vec<String> = (0..2_000).map(|i| format!("big-{i}")).collect();
+    for id in &ids {
+        let ClaimOutcome::Acquired(ticket) = store.claim(id).unwrap() else {
+            panic!("{id}")
+        };
+        store
+            .complete(id, ticket, CommandResult::new(vec![7_u8; 4096]))
+            .unwrap();
+    }
+    let held = net_bytes();
+
+    for id in &ids {
+        assert!(store.remove(id).unwrap());
+    }
+
+    let results = (ids.len() * 4096) as isize;
+    assert!(
+        eventually(|| {
+            store.compact();
+            held - net_bytes() >= results
+        }),
+        "removing {} records freed only {} of their {results} result bytes",
+        ids.len(),
+        held - net_bytes()
+    );
+}

@@ -360,6 +360,20 @@ impl<'g, V> Record<'g, V> {
         (self.header as *const RecordHeader<V>).cast_mut()
     }
 
+    /// Detaches and retires the cell of a record that has just been unlinked. A reader that
+    /// still sees the record then finds no cell, which it treats as "not this generation's
+    /// data" and looks again (finding the record gone); an owner publishing late fails its
+    /// ownership check against the tombstone.
+    pub(crate) fn discard_cell(&self, guard: &'g Guard) {
+        // AcqRel: acquire so the cell's contents are ours to drop; release so a publisher
+        // whose compare-exchange fails on the null re-checks ownership after the tombstone.
+        let cell = self.header.cell.swap(ptr::null_mut(), Ordering::AcqRel);
+        if !cell.is_null() {
+            // SAFETY: the swap unlinked the cell from the record; only this swap retires it.
+            unsafe { epoch::retire(guard, cell, free_cell::<V>) };
+        }
+    }
+
     /// The cell, if one was written. The caller checks its generation against the word.
     pub(crate) fn cell(&self, guard: &'g Guard) -> Option<&'g Cell<V>> {
         let _ = guard;

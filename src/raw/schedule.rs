@@ -51,6 +51,10 @@ pub(crate) unsafe fn unlink<V>(guard: &Guard, record: Record<'_, V>) {
     if previous & IN_WHEEL == 0 {
         // SAFETY: unlinked by the caller's CAS, and the wheel does not hold it.
         unsafe { record::retire(guard, record.as_ptr()) };
+    } else {
+        // The wheel frees the record at its next look, which may be the shortest configured
+        // age away; the side data (a result can be large) need not wait that long.
+        record.discard_cell(guard);
     }
 }
 
