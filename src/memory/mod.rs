@@ -402,18 +402,10 @@ impl MemoryStore {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let now = self.now();
-        let guard = epoch::pin();
-        let mut answer = HashMap::new();
-        for id in ids {
-            let id = id.as_ref();
-            let at = self.locate(id)?;
-            let status = self
-                .read(&at, id, now, &guard)
-                .map_or(CommandStatus::NotFound, |r| r.2);
-            answer.insert(id.to_owned(), status);
-        }
-        Ok(answer)
+        self.batch_read(ids, |at, id, now, guard| {
+            self.read(at, id, now, guard)
+                .map_or(CommandStatus::NotFound, |r| r.2)
+        })
     }
 
     /// Results of many ids: `None` for ids that are not Completed. Every id appears.
@@ -425,13 +417,29 @@ impl MemoryStore {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        self.batch_read(ids, |at, id, now, guard| {
+            self.read_result(at, id, now, guard)
+        })
+    }
+
+    /// Reads every id at one instant and under one guard. An invalid id fails the whole batch
+    /// with its typed error.
+    fn batch_read<I, S, T>(
+        &self,
+        ids: I,
+        read: impl Fn(&Located<'_>, &str, u64, &Guard) -> T,
+    ) -> Result<HashMap<String, T>, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         let now = self.now();
         let guard = epoch::pin();
         let mut answer = HashMap::new();
         for id in ids {
             let id = id.as_ref();
             let at = self.locate(id)?;
-            answer.insert(id.to_owned(), self.read_result(&at, id, now, &guard));
+            answer.insert(id.to_owned(), read(&at, id, now, &guard));
         }
         Ok(answer)
     }
