@@ -218,3 +218,33 @@ fn removing_a_record_frees_its_result_before_the_wheel_looks_at_it() {
         held - net_bytes()
     );
 }
+
+#[test]
+fn a_runtime_without_timers_gets_a_cleaner_thread_that_still_cleans() {
+    let _serial = serial();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let clock = ManualClock::new();
+    let expiry = Expiry {
+        completed: Some(Duration::from_millis(10)),
+        ..Expiry::default()
+    };
+    let store = runtime.block_on(async {
+        MemoryStore::builder()
+            .expiry(expiry)
+            .clock(Arc::new(clock.clone()))
+            .build_with_cleaner(fast_cleaner())
+    });
+    let ClaimOutcome::Acquired(ticket) = store.claim("t").unwrap() else {
+        panic!("claim")
+    };
+    store.complete("t", ticket, CommandResult::new(())).unwrap();
+
+    clock.advance(Duration::from_millis(10));
+
+    assert!(
+        eventually(|| store.is_empty()),
+        "no cleaner removed the expired record"
+    );
+}

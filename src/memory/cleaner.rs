@@ -87,12 +87,21 @@ impl Cleaner {
             notify: tokio::sync::Notify::new(),
         });
         let weak = Arc::downgrade(store);
-        let worker = match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
+        let runtime = tokio::runtime::Handle::try_current().ok().filter(|_| {
+            // A runtime built without `enable_time` would kill the task at its first sleep,
+            // silently; such a store gets the thread instead.
+            let timers = has_timers();
+            if !timers {
+                tracing::warn!("runtime has no timers; the cleaner runs as a thread");
+            }
+            timers
+        });
+        let worker = match runtime {
+            Some(runtime) => {
                 let stop = Arc::clone(&stop);
                 Worker::Task(runtime.spawn(run_task(weak, options, stop)))
             }
-            Err(_) => {
+            None => {
                 let stop = Arc::clone(&stop);
                 let thread = std::thread::Builder::new()
                     .name("idemstore-cleaner".into())
@@ -132,6 +141,11 @@ impl Drop for Cleaner {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// True if the current runtime can run timers (creating a sleep panics when it cannot).
+fn has_timers() -> bool {
+    catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
 }
 
 /// The work between two sleeps. Returns false once the store is gone.
