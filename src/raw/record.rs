@@ -297,6 +297,12 @@ impl<'g, V> Record<'g, V> {
 
     /// Records a status change at `now`; call before the change's CAS.
     pub(crate) fn touch(&self, now: u64) {
+        // A claim and its completion usually fall in the same millisecond: skip the
+        // read-modify-write then. A reader that acquires the CAS that follows sees at least
+        // the value loaded here (read-read coherence), which is already `now` or later.
+        if self.header.changed_at.load(Ordering::Acquire) >= now {
+            return;
+        }
         // Release so that the CAS that follows publishes it; fetch_max keeps the time from
         // going back when a late writer loses its CAS.
         self.header.changed_at.fetch_max(now, Ordering::Release);

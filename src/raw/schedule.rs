@@ -147,6 +147,12 @@ impl<V> Incoming<V> {
     /// caller arranges to be early enough) or the record is dead.
     pub(crate) fn schedule(&self, record: Record<'_, V>, when: u64) {
         let header = record.header_ptr();
+        // Most changes find the record already held (a completion after its claim): a plain
+        // load answers that without a read-modify-write. Racing a release here is the same
+        // race as losing to it below, which the wheel's re-check after a release covers.
+        if flags(header).load(Ordering::Acquire) & (IN_WHEEL | DEAD) != 0 {
+            return;
+        }
         let previous = flags(header).fetch_or(IN_WHEEL, Ordering::AcqRel);
         if previous & (IN_WHEEL | DEAD) != 0 {
             return;
