@@ -353,11 +353,22 @@ impl MemoryStore {
             if status != CommandStatus::Completed {
                 return None;
             }
-            match stored_of(record, word, guard) {
-                Some(Stored::Result(result)) => return Some(result.clone()),
-                // The word said Completed at a generation whose cell a newer owner has since
-                // replaced (an override moved the record on): read the newer state.
-                _ => continue,
+            if let Some(Stored::Result(result)) = stored_of(record, word, guard) {
+                return Some(result.clone());
+            }
+            // The word said Completed at a generation whose cell a newer owner has since
+            // replaced (an override moved the record on), or the record was removed and its
+            // cell discarded: read the newer state. A word that did not move would mean a
+            // Completed status without its result, which no path writes; never spin on it.
+            match self.read(at, id, now, guard) {
+                Some((_, again, _)) if again != word => continue,
+                Some(_) => {
+                    debug_assert!(false, "Completed at generation {} without its result", {
+                        word::generation_of(word)
+                    });
+                    return None;
+                }
+                None => return None,
             }
         }
     }
