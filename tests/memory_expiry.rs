@@ -440,3 +440,44 @@ fn a_clock_with_a_large_origin_still_expires_records() {
         ClaimOutcome::Acquired(_)
     ));
 }
+
+/// The system clock's cheap reading decides far deadlines; near one, the precise clock must
+/// take over so a record is neither kept past its age nor dropped before it.
+#[test]
+fn with_the_system_clock_a_record_lives_exactly_its_age_as_readers_see_it() {
+    let age = Duration::from_millis(40);
+    let store = MemoryStore::builder()
+        .expiry(Expiry {
+            completed: Some(age),
+            ..Expiry::default()
+        })
+        .build();
+    let ticket = store.claim("near").unwrap().ticket().unwrap();
+    let done = std::time::Instant::now();
+    assert!(
+        store
+            .complete("near", ticket, CommandResult::from_bytes(vec![1]))
+            .unwrap()
+    );
+    // Each read happened between `before` and `after`, whatever the scheduler did meanwhile;
+    // the clock counts whole milliseconds, so either edge may be off by one.
+    loop {
+        let before = done.elapsed();
+        let status = store.status("near").unwrap();
+        let after = done.elapsed();
+        match status {
+            CommandStatus::Completed => assert!(
+                before < age + Duration::from_millis(2),
+                "still Completed {before:?} after completing with a {age:?} age"
+            ),
+            CommandStatus::NotFound => {
+                assert!(
+                    after >= age - Duration::from_millis(1),
+                    "gone after {after:?}"
+                );
+                break;
+            }
+            other => panic!("unexpected status {other:?}"),
+        }
+    }
+}

@@ -19,8 +19,13 @@ const LOOKUP: Lookup<'static> = Lookup {
     hash: HASH,
     key: KEY,
     fingerprint: 0,
-    now: 1,
+    now: &one_ms,
 };
+
+/// The models' clock: every record is created at 1 ms.
+fn one_ms() -> u64 {
+    1
+}
 
 /// A shard holding `KEY` with `status`, generation 0 and no deadline.
 fn shard_with(status: CommandStatus) -> Arc<Shard<u32>> {

@@ -57,7 +57,7 @@ impl MemoryStore {
                     }
                 }
             };
-            let deadline = self.expiry.deadline(status, now, None);
+            let deadline = self.expiry.deadline(status, now.get(), None);
             Decision::Set(
                 word::pack(status, at.tag(), generation, deadline),
                 Retry::Done(()),
@@ -122,7 +122,9 @@ impl MemoryStore {
                             (next, Some(record.incarnation()))
                         }
                     };
-                    let deadline = self.expiry.deadline(CommandStatus::InProgress, now, None);
+                    let deadline = self
+                        .expiry
+                        .deadline(CommandStatus::InProgress, now.get(), None);
                     let claimed =
                         word::pack(CommandStatus::InProgress, at.tag(), generation, deadline);
                     Decision::Set(claimed, Some((generation, incarnation)))
@@ -184,7 +186,15 @@ impl MemoryStore {
                 if status != expected {
                     return Decision::Done(Retry::Done(false));
                 }
-                self.transition_to(at.tag(), generation, new, now, true, &mut replaced, status)
+                self.transition_to(
+                    at.tag(),
+                    generation,
+                    new,
+                    now.get(),
+                    true,
+                    &mut replaced,
+                    status,
+                )
             });
             if let Retry::Done(set) = updated.value {
                 return Ok(set);
@@ -210,7 +220,15 @@ impl MemoryStore {
                     return Decision::Done(Retry::Done((status, false)));
                 }
                 let then = (status, true);
-                self.transition_to(at.tag(), generation, new, now, then, &mut replaced, status)
+                self.transition_to(
+                    at.tag(),
+                    generation,
+                    new,
+                    now.get(),
+                    then,
+                    &mut replaced,
+                    status,
+                )
             });
             if let Retry::Done(answer) = updated.value {
                 return Ok(answer);

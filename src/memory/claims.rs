@@ -72,9 +72,14 @@ impl MemoryStore {
         loop {
             let guard = epoch::pin();
             let updated = self.update(&at, id, fingerprint, &guard, |current, now| {
-                let deadline = self.expiry.deadline(CommandStatus::InProgress, now, lease);
+                // Computed only for a claim that takes the id: a duplicate's answer needs no
+                // precise clock reading.
+                let deadline = || {
+                    self.expiry
+                        .deadline(CommandStatus::InProgress, now.get(), lease)
+                };
                 let Current::Live { record, word, .. } = current else {
-                    let fresh = word::pack(CommandStatus::InProgress, at.tag(), 0, deadline);
+                    let fresh = word::pack(CommandStatus::InProgress, at.tag(), 0, deadline());
                     return Decision::Set(fresh, Settled::Inserted);
                 };
                 if fingerprint != 0
@@ -97,9 +102,9 @@ impl MemoryStore {
                         {
                             Acquire::Failed(failure.clone())
                         }
-                        _ => return claim_next(&at, record, word, deadline),
+                        _ => return claim_next(&at, record, word, deadline()),
                     },
-                    CommandStatus::NotStarted => return claim_next(&at, record, word, deadline),
+                    CommandStatus::NotStarted => return claim_next(&at, record, word, deadline()),
                     CommandStatus::NotFound => unreachable!("a live word has a live status"),
                 };
                 Decision::Done(Settled::Answer(answer))
@@ -175,9 +180,9 @@ impl MemoryStore {
         let guard = epoch::pin();
         let updated = self.update(&at, id, 0, &guard, |current, now| match current {
             Current::Live { record, word, .. } if owns(record, word, ticket) => {
-                let deadline = self
-                    .expiry
-                    .deadline(CommandStatus::InProgress, now, Some(lease));
+                let deadline =
+                    self.expiry
+                        .deadline(CommandStatus::InProgress, now.get(), Some(lease));
                 Decision::Set(
                     word::with_status(word, CommandStatus::InProgress, deadline),
                     true,
@@ -226,7 +231,7 @@ impl MemoryStore {
                         return Decision::Done(if moved { None } else { Some(false) });
                     }
                 }
-                let deadline = self.expiry.deadline(to, now, None);
+                let deadline = self.expiry.deadline(to, now.get(), None);
                 Decision::Set(word::with_status(word, to, deadline), Some(true))
             });
             if let Some(ended) = updated.value {

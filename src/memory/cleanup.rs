@@ -69,7 +69,7 @@ impl MemoryStore {
                     hash: held.hash(),
                     key: held.key(),
                     fingerprint: 0,
-                    now,
+                    now: &|| now,
                 };
                 let updated = shard.update(&lookup, &guard, |current| match current {
                     Current::Live { record, word, .. }
@@ -110,7 +110,7 @@ impl MemoryStore {
         for shard in self.shards.iter() {
             let guard = epoch::pin();
             shard.for_each_live(&guard, |_, seen| {
-                if Self::expired(seen, now) {
+                if Self::expired_at(seen, now) {
                     expired_unremoved += 1;
                 }
             });
@@ -124,7 +124,10 @@ impl MemoryStore {
     }
 
     /// Rebuilds every shard whose table is mostly tombstones or mostly empty, and pushes this
-    /// thread's deferred frees onward, so memory released by removals comes back.
+    /// thread's deferred frees onward, so memory released by removals comes back. After many
+    /// expiries it also asks the allocator to return free pages to the system (glibc's
+    /// `malloc_trim`, at most once a second; see `memory/trim.rs`). The background cleaner
+    /// calls this after its expiry steps.
     pub fn compact(&self) {
         for shard in self.shards.iter() {
             let guard = epoch::pin();
@@ -132,5 +135,7 @@ impl MemoryStore {
             shard.reclaim_tables(&guard);
         }
         epoch::flush();
+        #[cfg(not(loom))]
+        self.trimmer.maybe_trim(self.counters.expired_total());
     }
 }

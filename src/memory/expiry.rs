@@ -18,6 +18,7 @@
 //! claim, completion or removal changed the word first, the CAS fails and the wheel decides
 //! again on the new word, so it never removes a generation it did not find expired.
 
+use super::now::Now;
 use super::{Located, MemoryStore};
 use crate::claim::Stored;
 use crate::raw::record::Record;
@@ -68,21 +69,22 @@ impl MemoryStore {
         id: &str,
         fingerprint: u64,
         guard: &'g Guard,
-        mut decide: impl FnMut(Current<'g, Stored>, u64) -> Decision<R>,
+        mut decide: impl FnMut(Current<'g, Stored>, &Now<'_>) -> Decision<R>,
     ) -> Updated<'g, Stored, R> {
         loop {
-            let now = self.now();
+            let now = Now::new(self);
+            let now_ms = || now.get();
             let lookup = Lookup {
                 hash: at.hash,
                 key: id.as_bytes(),
                 fingerprint,
-                now,
+                now: &now_ms,
             };
             let updated = at.shard.update(&lookup, guard, |current| {
                 let record = match &current {
                     Current::Live { record, word, .. } => {
-                        if Self::expired(*word, now) {
-                            record.touch(now);
+                        if Self::expired(*word, &now) {
+                            record.touch(now.get());
                             return match self.lapse_to_indeterminate(*word) {
                                 Some(indeterminate) => Decision::Set(indeterminate, None),
                                 None => Decision::Remove(None),
@@ -92,17 +94,17 @@ impl MemoryStore {
                     }
                     Current::Absent => None,
                 };
-                let decision = match decide(current, now) {
+                let decision = match decide(current, &now) {
                     Decision::Done(value) => return Decision::Done(Some(value)),
                     Decision::Set(word, value) => Decision::Set(word, Some(value)),
                     Decision::Remove(value) => Decision::Remove(Some(value)),
                 };
                 if let Some(record) = record {
-                    record.touch(now);
+                    record.touch(now.get());
                 }
                 decision
             });
-            self.after_change(&updated, now);
+            self.after_change(&updated, &now);
             match updated.value {
                 Some(value) => {
                     let Updated {
@@ -125,12 +127,12 @@ impl MemoryStore {
     }
 
     /// Counts a change and hands the record to the wheel if it now has a deadline.
-    fn after_change<R>(&self, updated: &Updated<'_, Stored, R>, now: u64) {
+    fn after_change<R>(&self, updated: &Updated<'_, Stored, R>, now: &Now<'_>) {
         let Some(record) = updated.record else { return };
         self.counters.record(updated.from, updated.to);
         let deadline = word::deadline_of(updated.to);
         if deadline != 0 && word::is_live(updated.to) {
-            let when = deadline.min(now.saturating_add(self.expirer.revisit));
+            let when = deadline.min(now.get().saturating_add(self.expirer.revisit));
             self.expirer.queue.incoming.schedule(record, when);
         }
     }
@@ -215,11 +217,11 @@ impl MemoryStore {
             hash,
             key,
             fingerprint: 0,
-            now,
+            now: &|| now,
         };
         let updated = at.shard.update(&lookup, guard, |current| match current {
             Current::Live { record, word, .. } if record.as_ptr() == held.as_ptr() => {
-                if !Self::expired(word, now) {
+                if !Self::expired_at(word, now) {
                     return Decision::Done(Verdict::Later(word::deadline_of(word)));
                 }
                 record.touch(now);

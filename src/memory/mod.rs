@@ -19,6 +19,9 @@ mod cleaner;
 mod cleanup;
 mod counters;
 mod expiry;
+mod now;
+#[cfg(not(loom))]
+mod trim;
 // Waiting is async and sleeps on tokio's timers, which do not build under loom; the loom models
 // check its wake-up protocol on the record itself (`Record::waiters` and `Record::wake`).
 #[cfg(not(loom))]
@@ -43,6 +46,7 @@ pub use cleaner::CleanerOptions;
 pub(crate) use counters::StatusCounters;
 use expiry::Expirer;
 pub use expiry::ExpiryStep;
+use now::Now;
 
 /// Builds a [`MemoryStore`].
 #[derive(Clone, Debug)]
@@ -157,6 +161,8 @@ impl MemoryStoreBuilder {
             origin: clock.now_ms().saturating_sub(1),
             clock,
             counters: StatusCounters::new(),
+            #[cfg(not(loom))]
+            trimmer: trim::Trimmer::new(),
             cleaner: OnceLock::new(),
         }
     }
@@ -208,6 +214,9 @@ pub struct MemoryStore {
     /// slot word's forty-bit deadlines.
     origin: u64,
     counters: StatusCounters,
+    /// Returns memory freed by expiry to the system from [`MemoryStore::compact`].
+    #[cfg(not(loom))]
+    trimmer: trim::Trimmer,
 }
 
 impl Default for MemoryStore {
@@ -279,10 +288,10 @@ impl MemoryStore {
         } else {
             (hash >> self.shard_shift) as usize
         };
-        Ok(Located {
-            hash,
-            shard: &self.shards[index],
-        })
+        let shard = &self.shards[index];
+        // Every caller pins next: start the slot's miss now so it overlaps the pin's fence.
+        shard.prefetch(hash);
+        Ok(Located { hash, shard })
     }
 
     /// Milliseconds since the store was built, plus one.
@@ -290,14 +299,27 @@ impl MemoryStore {
         self.clock.now_ms().saturating_sub(self.origin).max(1)
     }
 
+    /// An upper bound of [`now`](Self::now) that is cheaper to read (see [`Now`]).
+    fn now_upper_bound(&self) -> u64 {
+        self.clock
+            .now_ms_upper_bound()
+            .saturating_sub(self.origin)
+            .max(1)
+    }
+
     /// True if the word's deadline has passed at `now`.
-    fn expired(word: u64, now: u64) -> bool {
+    fn expired(word: u64, now: &Now<'_>) -> bool {
+        now.reached(word::deadline_of(word))
+    }
+
+    /// True if the word's deadline has passed at the precise time `now`.
+    fn expired_at(word: u64, now: u64) -> bool {
         let deadline = word::deadline_of(word);
         deadline != 0 && now >= deadline
     }
 
     /// The status a reader sees in `word` at `now`.
-    fn visible_status(&self, word: u64, now: u64) -> CommandStatus {
+    fn visible_status(&self, word: u64, now: &Now<'_>) -> CommandStatus {
         let status = word::status_of(word);
         if !Self::expired(word, now) {
             status
@@ -313,7 +335,7 @@ impl MemoryStore {
         &'g self,
         at: &Located<'g>,
         id: &str,
-        now: u64,
+        now: &Now<'_>,
         guard: &'g Guard,
     ) -> Option<(Record<'g, Stored>, u64, CommandStatus)> {
         let (record, word) = at.shard.read(at.hash, id.as_bytes(), guard)?;
@@ -326,26 +348,26 @@ impl MemoryStore {
     /// The id's status.
     pub fn status(&self, id: &str) -> Result<CommandStatus, StoreError> {
         let at = self.locate(id)?;
-        let now = self.now();
+        let now = Now::new(self);
         let guard = epoch::pin();
         Ok(self
-            .read(&at, id, now, &guard)
+            .read(&at, id, &now, &guard)
             .map_or(CommandStatus::NotFound, |(_, _, s)| s))
     }
 
     /// The id's result, if it is Completed.
     pub fn result(&self, id: &str) -> Result<Option<CommandResult>, StoreError> {
         let at = self.locate(id)?;
-        let now = self.now();
+        let now = Now::new(self);
         let guard = epoch::pin();
-        Ok(self.read_result(&at, id, now, &guard))
+        Ok(self.read_result(&at, id, &now, &guard))
     }
 
     fn read_result(
         &self,
         at: &Located<'_>,
         id: &str,
-        now: u64,
+        now: &Now<'_>,
         guard: &Guard,
     ) -> Option<CommandResult> {
         loop {
@@ -383,10 +405,10 @@ impl MemoryStore {
     ) -> Result<Option<Failure>, StoreError> {
         let at = self.locate(id)?;
         let fingerprint = Fingerprint::raw(fingerprint);
-        let now = self.now();
+        let now = Now::new(self);
         let guard = epoch::pin();
         loop {
-            let Some((record, word, CommandStatus::Failed)) = self.read(&at, id, now, &guard)
+            let Some((record, word, CommandStatus::Failed)) = self.read(&at, id, &now, &guard)
             else {
                 return Ok(None);
             };
@@ -400,7 +422,7 @@ impl MemoryStore {
             // The cell belongs to another generation. If the word moved on meanwhile, a newer
             // owner wrote it: read the newer state. If not, this Failed status was set by an
             // override that records no failure.
-            match self.read(&at, id, now, &guard) {
+            match self.read(&at, id, &now, &guard) {
                 Some((_, again, _)) if again != word => continue,
                 _ => return Ok(None),
             }
@@ -438,19 +460,19 @@ impl MemoryStore {
     fn batch_read<I, S, T>(
         &self,
         ids: I,
-        read: impl Fn(&Located<'_>, &str, u64, &Guard) -> T,
+        read: impl Fn(&Located<'_>, &str, &Now<'_>, &Guard) -> T,
     ) -> Result<HashMap<String, T>, StoreError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let now = self.now();
+        let now = Now::new(self);
         let guard = epoch::pin();
         let mut answer = HashMap::new();
         for id in ids {
             let id = id.as_ref();
             let at = self.locate(id)?;
-            answer.insert(id.to_owned(), read(&at, id, now, &guard));
+            answer.insert(id.to_owned(), read(&at, id, &now, &guard));
         }
         Ok(answer)
     }

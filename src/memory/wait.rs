@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::MemoryStore;
+use super::now::Now;
 use crate::raw::record::waiter_fence;
 use crate::raw::word;
 use crate::sync::epoch;
@@ -27,8 +28,8 @@ impl MemoryStore {
         loop {
             let (notify, incarnation) = {
                 let guard = epoch::pin();
-                let now = self.now();
-                match self.read(&at, id, now, &guard) {
+                let now = Now::new(self);
+                match self.read(&at, id, &now, &guard) {
                     Some((record, _, CommandStatus::InProgress)) => {
                         (record.waiters(), record.incarnation())
                     }
@@ -44,12 +45,12 @@ impl MemoryStore {
             // so nobody would wake us for it.
             let lease_left = {
                 let guard = epoch::pin();
-                let now = self.now();
-                match self.read(&at, id, now, &guard) {
+                let now = Now::new(self);
+                match self.read(&at, id, &now, &guard) {
                     Some((record, word, CommandStatus::InProgress))
                         if record.incarnation() == incarnation =>
                     {
-                        Some(lease_remaining(word::deadline_of(word), now))
+                        Some(lease_remaining(word::deadline_of(word), now.get()))
                     }
                     // A different record, or a finished one: look again from the top.
                     _ => None,

@@ -169,6 +169,11 @@ impl<V> Shard<V> {
             swapped,
             "only the thread finishing the last chunk publishes"
         );
+        self.hint.point_at(
+            next,
+            || self.table.load(Ordering::Acquire).cast_const(),
+            guard,
+        );
         tracing::trace!(capacity = next.capacity(), "shard migration finished");
         let _ = guard;
         // Park the old table for `reclaim_tables`; it is unreachable for threads that pin

@@ -55,8 +55,9 @@ pub(crate) struct Lookup<'k> {
     pub(crate) key: &'k [u8],
     /// The fingerprint a new record is created with.
     pub(crate) fingerprint: u64,
-    /// The time a new record's status is set, on the store's clock.
-    pub(crate) now: u64,
+    /// The time a new record's status is set, on the store's clock. A function, called only
+    /// when a record is created, because reading a precise clock costs as much as a miss.
+    pub(crate) now: &'k dyn Fn() -> u64,
 }
 
 /// What an update did.
@@ -80,6 +81,9 @@ pub(crate) struct Shard<V> {
     /// [`Shard::reclaim_tables`], rather than into the bag of the thread that happened to
     /// finish the migration, keeps large tables from idling in a thread-local bag.
     pub(super) retired: AtomicPtr<Table<V>>,
+    /// Where the current table's slots start and its mask, copied out of the table so a caller
+    /// can prefetch a key's home slot before it pins (see [`Shard::prefetch`]).
+    pub(super) hint: super::prefetch::SlotHint,
 }
 
 /// A record allocated by an insert that has not yet landed in a slot.
@@ -94,10 +98,21 @@ impl<V> Shard<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.next_power_of_two().max(super::table::MIN_CAPACITY);
         let table = Box::into_raw(Box::new(Table::new(capacity)));
+        // SAFETY: `table` was just allocated and is owned by nobody else yet.
+        let hint = super::prefetch::SlotHint::new(unsafe { &*table });
         Shard {
             table: AtomicPtr::new(table),
             retired: AtomicPtr::new(ptr::null_mut()),
+            hint,
         }
+    }
+
+    /// Starts loading the home slot of `hash` into the cache. Needs no guard and reads no
+    /// table: a caller issues it before pinning, so the slot's cache miss overlaps the pin's
+    /// fence instead of following it.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        self.hint.prefetch(hash);
     }
 
     /// The current table, valid for as long as the guard.
@@ -266,7 +281,7 @@ impl<V> Shard<V> {
                         continue;
                     }
                     let inserted =
-                        self.insert(slot, (hash, key, fingerprint), (target, now), &mut spare);
+                        self.insert(slot, (hash, key, fingerprint), (target, now()), &mut spare);
                     let Some(record) = inserted else {
                         table.used.fetch_sub(1, Ordering::Relaxed);
                         continue;
