@@ -24,6 +24,8 @@ use crate::{
 /// What an acquire decision settled on.
 enum Settled {
     Answer(Acquire),
+    /// Completed, answered from the word alone for a caller that did not ask for the result.
+    Completed,
     /// A new record was inserted; its ticket is read from the inserted record.
     Inserted,
     /// The cell no longer matched the word (an override moved on): decide again.
@@ -37,12 +39,15 @@ impl MemoryStore {
         // Without `with_result` a Completed record is answered from its word alone: a
         // redelivery of a finished command never touches the result's memory.
         Ok(match self.acquire_inner(id, None, None, false)? {
-            Acquire::Acquired(ticket) => ClaimOutcome::Acquired(ticket),
-            Acquire::Running => ClaimOutcome::Existing(CommandStatus::InProgress),
-            Acquire::Completed(_) => ClaimOutcome::Existing(CommandStatus::Completed),
-            Acquire::Failed(_) => ClaimOutcome::Existing(CommandStatus::Failed),
-            Acquire::Indeterminate => ClaimOutcome::Existing(CommandStatus::Indeterminate),
-            Acquire::Conflict => unreachable!("a claim without a fingerprint never conflicts"),
+            None => ClaimOutcome::Existing(CommandStatus::Completed),
+            Some(Acquire::Acquired(ticket)) => ClaimOutcome::Acquired(ticket),
+            Some(Acquire::Running) => ClaimOutcome::Existing(CommandStatus::InProgress),
+            Some(Acquire::Completed(_)) => ClaimOutcome::Existing(CommandStatus::Completed),
+            Some(Acquire::Failed(_)) => ClaimOutcome::Existing(CommandStatus::Failed),
+            Some(Acquire::Indeterminate) => ClaimOutcome::Existing(CommandStatus::Indeterminate),
+            Some(Acquire::Conflict) => {
+                unreachable!("a claim without a fingerprint never conflicts")
+            }
         })
     }
 
@@ -55,18 +60,20 @@ impl MemoryStore {
         fingerprint: Option<Fingerprint>,
         lease: Option<Duration>,
     ) -> Result<Acquire, StoreError> {
-        self.acquire_inner(id, fingerprint, lease, true)
+        let answer = self.acquire_inner(id, fingerprint, lease, true)?;
+        Ok(answer.unwrap_or_else(|| unreachable!("asked for, a Completed result is read")))
     }
 
-    /// [`acquire`](Self::acquire); with `with_result` false, a Completed answer carries a
-    /// placeholder instead of the stored result.
+    /// [`acquire`](Self::acquire); with `with_result` false, a Completed record is answered
+    /// `None`, from its word alone. It touches neither the result's memory nor any shared
+    /// placeholder, whose reference count would bounce between the cores of every caller.
     fn acquire_inner(
         &self,
         id: &str,
         fingerprint: Option<Fingerprint>,
         lease: Option<Duration>,
         with_result: bool,
-    ) -> Result<Acquire, StoreError> {
+    ) -> Result<Option<Acquire>, StoreError> {
         let at = self.locate(id)?;
         let fingerprint = Fingerprint::raw(fingerprint);
         loop {
@@ -91,7 +98,9 @@ impl MemoryStore {
                 let answer = match word::status_of(word) {
                     CommandStatus::InProgress => Acquire::Running,
                     CommandStatus::Indeterminate => Acquire::Indeterminate,
-                    CommandStatus::Completed if !with_result => Acquire::Completed(placeholder()),
+                    CommandStatus::Completed if !with_result => {
+                        return Decision::Done(Settled::Completed);
+                    }
                     CommandStatus::Completed => match stored_of(record, word, &guard) {
                         Some(Stored::Result(result)) => Acquire::Completed(result.clone()),
                         _ => return Decision::Done(Settled::Again),
@@ -110,7 +119,8 @@ impl MemoryStore {
                 Decision::Done(Settled::Answer(answer))
             });
             match updated.value {
-                Settled::Answer(answer) => return Ok(answer),
+                Settled::Answer(answer) => return Ok(Some(answer)),
+                Settled::Completed => return Ok(None),
                 Settled::Again => continue,
                 Settled::Inserted => {
                     let record = updated.record.expect("an insert reports its record");
@@ -118,7 +128,7 @@ impl MemoryStore {
                         incarnation: record.incarnation(),
                         generation: 0,
                     };
-                    return Ok(Acquire::Acquired(ticket));
+                    return Ok(Some(Acquire::Acquired(ticket)));
                 }
             }
         }
@@ -258,15 +268,6 @@ fn claim_next(
     };
     let claimed = word::pack(CommandStatus::InProgress, at.tag(), generation, deadline);
     Decision::Set(claimed, Settled::Answer(Acquire::Acquired(ticket)))
-}
-
-/// The result a Completed answer carries when the caller asked for the status only. Shared,
-/// so handing it out allocates nothing.
-fn placeholder() -> CommandResult {
-    static PLACEHOLDER: std::sync::OnceLock<CommandResult> = std::sync::OnceLock::new();
-    PLACEHOLDER
-        .get_or_init(|| CommandResult::from_bytes(Vec::new()))
-        .clone()
 }
 
 /// True when `word` still shows the claim `ticket` names, on the record it names.
