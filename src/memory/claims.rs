@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::now::Now;
 use super::{Located, MemoryStore, stored_of};
 use crate::claim::Stored;
 use crate::raw::record::Record;
@@ -76,8 +77,24 @@ impl MemoryStore {
     ) -> Result<Option<Acquire>, StoreError> {
         let at = self.locate(id)?;
         let fingerprint = Fingerprint::raw(fingerprint);
+        let guard = epoch::pin();
+        if fingerprint == 0 && !with_result {
+            // A redelivery of a running or finished command changes nothing: answer it from a
+            // plain read, linearised at the read, without the update loop. An expired word is
+            // left to the update, which removes it or records its lapse.
+            let now = Now::new(self);
+            let seen = at.shard.read(at.hash, id.as_bytes(), &guard);
+            match seen.map(|(_, word)| word) {
+                Some(word) if !Self::expired(word, &now) => match word::status_of(word) {
+                    CommandStatus::Completed => return Ok(None),
+                    CommandStatus::InProgress => return Ok(Some(Acquire::Running)),
+                    CommandStatus::Indeterminate => return Ok(Some(Acquire::Indeterminate)),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
         loop {
-            let guard = epoch::pin();
             let updated = self.update(&at, id, fingerprint, &guard, |current, now| {
                 // Computed only for a claim that takes the id: a duplicate's answer needs no
                 // precise clock reading.
