@@ -99,6 +99,17 @@ pub fn heap_bytes() -> u64 {
     held.max(0) as u64
 }
 
+/// Lets memory that earlier runs retired through crossbeam-epoch (idemstore's records, cells
+/// and tables, freed some time after their store dropped) actually be freed, so it does not
+/// come off the next run's heap figures. Each pin-and-flush moves this thread's deferred frees
+/// to the global queue and tries to advance the epoch; with no other thread pinned, a few
+/// hundred rounds empty the queue.
+pub fn settle_heap() {
+    for _ in 0..256 {
+        crossbeam_epoch::pin().flush();
+    }
+}
+
 /// Resident set size, in bytes.
 pub fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

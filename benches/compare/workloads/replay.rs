@@ -38,7 +38,7 @@ use idemstore::CommandStatus;
 use tokio::runtime::Handle;
 
 use crate::adapters::{Claim, Contender, Kind, Spec, Visitor, upkeep};
-use crate::alloc::heap_bytes;
+use crate::alloc::{heap_bytes, settle_heap};
 use crate::runner::{run_threads, violated};
 use crate::stats::{self, Latency, new_histogram};
 use crate::traces::Stream;
@@ -102,6 +102,7 @@ impl Visitor for Replay<'_> {
         let histograms: Vec<Option<Histogram<u64>>> =
             (0..threads).map(|_| timed.then(new_histogram)).collect();
 
+        settle_heap();
         let heap_before = heap_bytes();
         let spec = Spec {
             kind,
