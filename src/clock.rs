@@ -17,11 +17,12 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now_ms(&self) -> u64;
 
     /// A value no smaller than what [`now_ms`](Self::now_ms) would return at this moment, for
-    /// clocks that can give one more cheaply. A reader uses it to show that a deadline has not
-    /// passed without the precise reading; it reads the precise clock only near a deadline.
-    /// The default is the precise reading itself.
-    fn now_ms_upper_bound(&self) -> u64 {
-        self.now_ms()
+    /// clocks that can give one more cheaply than a precise reading; `None` (the default) if
+    /// they cannot, and then the store reads [`now_ms`](Self::now_ms) once per decision as
+    /// before. A reader uses the bound to show that a deadline has not passed; it reads the
+    /// precise clock only near a deadline or to set one.
+    fn now_ms_upper_bound(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -30,9 +31,15 @@ pub trait Clock: Send + Sync + fmt::Debug {
 /// On Linux it reads `CLOCK_MONOTONIC` directly (the clock behind `Instant`), and answers
 /// [`Clock::now_ms_upper_bound`] from `CLOCK_MONOTONIC_COARSE`, which the kernel serves from
 /// the last timer tick without reading the hardware counter: about 5 ns against 25 to 50 ns
-/// for a precise reading on the machine this was written on. The coarse clock lags the
-/// precise one by at most one tick, so adding two ticks and a millisecond makes an upper
-/// bound with room to spare. Elsewhere both readings come from `Instant`.
+/// for a precise reading on the machine this was written on. The coarse clock normally lags
+/// by at most one tick; the bound adds eight ticks and two milliseconds (34 ms at 250 Hz),
+/// which also covers the kernel's stalled-timekeeping takeover (five ticks). Elsewhere there
+/// is no bound and the store reads `Instant`.
+///
+/// LIMITATION: the coarse clock can lag further when the whole machine is paused (a virtual
+/// machine whose host deschedules every vCPU): review measured 12 to 17 ms lags under load on a
+/// 250 Hz VM. A lag beyond the margin makes a record read as live past its deadline by the
+/// excess, never gone before it, which errs on the side of running a command once.
 #[derive(Debug)]
 pub struct SystemClock {
     origin: Instant,
@@ -66,12 +73,11 @@ impl Clock for SystemClock {
         self.origin.elapsed().as_millis() as u64 + 1
     }
 
-    fn now_ms_upper_bound(&self) -> u64 {
+    fn now_ms_upper_bound(&self) -> Option<u64> {
         #[cfg(target_os = "linux")]
-        if let Some(bound) = self.monotonic.upper_bound_ms() {
-            return bound;
-        }
-        self.now_ms()
+        return self.monotonic.upper_bound_ms();
+        #[cfg(not(target_os = "linux"))]
+        None
     }
 }
 
@@ -83,8 +89,8 @@ mod linux {
         /// The precise clock at creation, in ns; `None` if it could not be read, and then
         /// the caller falls back to `Instant`.
         origin_ns: Option<u64>,
-        /// What is added to a coarse reading to bound the precise one from above (two coarse
-        /// ticks and a millisecond); `None` if the coarse clock is not available.
+        /// What is added to a coarse reading to bound the precise one from above (eight coarse
+        /// ticks and two milliseconds); `None` if the coarse clock is not available.
         coarse_margin_ns: Option<u64>,
     }
 
@@ -93,7 +99,7 @@ mod linux {
             let origin_ns = read(libc::CLOCK_MONOTONIC);
             let coarse_margin_ns = resolution_ns(libc::CLOCK_MONOTONIC_COARSE)
                 .filter(|_| read(libc::CLOCK_MONOTONIC_COARSE).is_some())
-                .map(|tick| tick.saturating_mul(2).saturating_add(1_000_000));
+                .map(|tick| tick.saturating_mul(8).saturating_add(2_000_000));
             Monotonic {
                 origin_ns,
                 coarse_margin_ns,
@@ -115,20 +121,17 @@ mod linux {
     }
 
     fn read(clock: libc::clockid_t) -> Option<u64> {
-        let mut time = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
+        // SAFETY: a timespec is plain integers (and, on some targets, padding): all zeroes is
+        // a valid value.
+        let mut time: libc::timespec = unsafe { std::mem::zeroed() };
         // SAFETY: `time` is a valid, writable timespec for the call's duration.
         let status = unsafe { libc::clock_gettime(clock, &mut time) };
         nanos(status, &time)
     }
 
     fn resolution_ns(clock: libc::clockid_t) -> Option<u64> {
-        let mut time = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
+        // SAFETY: as in `read`.
+        let mut time: libc::timespec = unsafe { std::mem::zeroed() };
         // SAFETY: as in `read`.
         let status = unsafe { libc::clock_getres(clock, &mut time) };
         nanos(status, &time)
@@ -203,12 +206,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_system_clocks_upper_bound_is_never_below_a_precise_reading_taken_before_it() {
+    fn the_system_clocks_upper_bound_holds_over_a_precise_reading_taken_before_it() {
+        // Not a proof (see the LIMITATION on `SystemClock`): a check that the margin covers the
+        // coarse clock's ordinary lag while this test runs.
         let clock = SystemClock::new();
+        if clock.now_ms_upper_bound().is_none() {
+            // No coarse clock on this platform: the store always reads the precise one.
+            return;
+        }
         let mut slack_seen = 0;
         for _ in 0..200_000 {
             let precise = clock.now_ms();
-            let bound = clock.now_ms_upper_bound();
+            let bound = clock
+                .now_ms_upper_bound()
+                .expect("the coarse clock stays available");
             assert!(
                 bound >= precise,
                 "upper bound {bound} ms below the precise reading {precise} ms taken before it"
@@ -223,9 +234,9 @@ mod tests {
     }
 
     #[test]
-    fn a_manual_clocks_upper_bound_is_its_reading() {
+    fn a_manual_clock_has_no_cheaper_bound() {
         let clock = ManualClock::new();
         clock.advance(Duration::from_millis(7));
-        assert_eq!(clock.now_ms_upper_bound(), clock.now_ms());
+        assert_eq!(clock.now_ms_upper_bound(), None);
     }
 }

@@ -55,6 +55,7 @@ fn compacting_after_a_burst_expires_returns_its_memory_to_the_system() {
         std::thread::sleep(Duration::from_millis(1100));
     }
     store.compact();
+    std::thread::sleep(Duration::from_millis(200));
     let after = resident_bytes();
     eprintln!("resident: before {before}, peak {peak}, after {after}");
     assert!(

@@ -25,7 +25,9 @@
 //!
 //! Each at 1, 2, 4 and 8 threads. Every run checks its invariants (one winner per id, every
 //! waiter saw a terminal status) and ends the process with exit code 3 if one breaks. A
-//! missing trace folder ends it with exit code 1 and the path it looked in.
+//! missing trace folder ends it with exit code 1 and the path it looked in. An `--out` file
+//! that cannot be created ends it with exit code 2 before anything runs; otherwise the file
+//! holds the report so far even when a run ends early.
 
 mod adapters;
 mod alloc;
@@ -67,6 +69,13 @@ fn main() {
 }
 
 fn run(args: &Args, plan: &Plan) -> Result<(), String> {
+    let mut report = match &args.out {
+        Some(out) => Report::to_file(out).unwrap_or_else(|message| {
+            eprintln!("compare: {message}");
+            std::process::exit(2)
+        }),
+        None => Report::new(),
+    };
     let needs_traces = plan.runs(Workload::W1) || plan.runs(Workload::W2);
     if needs_traces && !traces::trace_dir().is_dir() {
         return Err(format!(
@@ -76,7 +85,6 @@ fn run(args: &Args, plan: &Plan) -> Result<(), String> {
         ));
     }
     let started = Instant::now();
-    let mut report = Report::new();
     report.section(&machine::header(plan));
 
     let runtime = runner::driver_runtime();
@@ -106,8 +114,7 @@ fn run(args: &Args, plan: &Plan) -> Result<(), String> {
     report.section(&targets::render(plan, &findings));
     report.section(&machine::footer(started.elapsed()));
 
-    if let Some(out) = &args.out {
-        report.write_to(out)?;
+    if let Some(out) = report.finish()? {
         progress(format_args!("report written to {}", out.display()));
     }
     Ok(())

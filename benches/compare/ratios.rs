@@ -32,6 +32,20 @@ impl<'a> Comparison<'a> {
             .find(|s| s.kind == kind && s.threads == threads && !s.values.is_empty())
     }
 
+    /// True if this contender ran at this thread count.
+    pub fn ran(&self, kind: Kind, threads: usize) -> bool {
+        self.find(kind, threads).is_some()
+    }
+
+    /// True if every peer ran at this thread count: only then is "the best peer" the best of
+    /// them all rather than the best of those picked on the command line.
+    pub fn every_peer_ran(&self, threads: usize) -> bool {
+        Kind::ALL
+            .into_iter()
+            .filter(|kind| kind.role() == Role::Peer)
+            .all(|kind| self.ran(kind, threads))
+    }
+
     pub fn best_peer(&self, threads: usize) -> Option<Kind> {
         self.series
             .iter()

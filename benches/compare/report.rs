@@ -1,8 +1,13 @@
-//! The markdown report: sections printed as they are measured, kept for `--out`, and the
+//! The markdown report: sections printed as they are measured, mirrored to `--out`, and the
 //! formatting every table shares.
+//!
+//! The `--out` file is created before anything is measured, so a path that cannot be written
+//! fails the run at once, and each section is appended to it as it is printed, so a run that
+//! ends early (a broken invariant exits at once) still leaves the report so far.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::adapters::Kind;
 use crate::traces::ID_LEN;
@@ -10,13 +15,29 @@ use crate::traces::ID_LEN;
 /// The report so far.
 pub struct Report {
     markdown: String,
+    /// The `--out` file and its path; each section is appended as it comes, so a run that
+    /// exits early leaves what it measured.
+    out: Option<(File, PathBuf)>,
 }
 
 impl Report {
+    /// A report with no `--out` file.
     pub fn new() -> Report {
         Report {
             markdown: String::new(),
+            out: None,
         }
+    }
+
+    /// A report mirrored to `path`, which is created (emptied if it exists) now, before
+    /// anything is measured.
+    pub fn to_file(path: &Path) -> Result<Report, String> {
+        let file = File::create(path)
+            .map_err(|e| format!("cannot create the report file {}: {e}", path.display()))?;
+        Ok(Report {
+            markdown: String::new(),
+            out: Some((file, path.to_path_buf())),
+        })
     }
 
     /// Appends a section and prints it at once, so a long run shows its tables as they come.
@@ -26,11 +47,25 @@ impl Report {
         let _ = stdout.flush();
         self.markdown.push_str(text);
         self.markdown.push('\n');
+        if let Some((file, path)) = &mut self.out
+            && let Err(e) = writeln!(file, "{text}").and_then(|()| file.flush())
+        {
+            crate::runner::progress(format_args!(
+                "cannot append to the report file {}: {e}",
+                path.display()
+            ));
+        }
     }
 
-    pub fn write_to(&self, path: &Path) -> Result<(), String> {
+    /// Writes the whole report to the `--out` file once more (if there is one), so that a
+    /// section whose append failed is not missing from it; returns the path written.
+    pub fn finish(&self) -> Result<Option<&Path>, String> {
+        let Some((_, path)) = &self.out else {
+            return Ok(None);
+        };
         std::fs::write(path, &self.markdown)
-            .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))
+            .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))?;
+        Ok(Some(path))
     }
 }
 

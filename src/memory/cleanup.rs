@@ -125,7 +125,7 @@ impl MemoryStore {
 
     /// Rebuilds every shard whose table is mostly tombstones or mostly empty, and pushes this
     /// thread's deferred frees onward, so memory released by removals comes back. After many
-    /// expiries it also asks the allocator to return free pages to the system (glibc's
+    /// removals it also asks the allocator to return free pages to the system (glibc's
     /// `malloc_trim`, at most once a second; see `memory/trim.rs`). The background cleaner
     /// calls this after its expiry steps.
     pub fn compact(&self) {
@@ -136,6 +136,12 @@ impl MemoryStore {
         }
         epoch::flush();
         #[cfg(not(loom))]
-        self.trimmer.maybe_trim(self.counters.expired_total());
+        {
+            let removed = self.counters.removed_total();
+            for _ in 0..self.trimmer.flush_rounds(removed) {
+                epoch::flush();
+            }
+            self.trimmer.maybe_trim(removed);
+        }
     }
 }

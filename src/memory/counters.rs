@@ -14,8 +14,11 @@ use crate::raw::word;
 use crate::sync::stripe;
 
 const STRIPES: usize = 16;
-/// Slots per stripe: one per status code, plus the expiry removal count.
+/// Slots per stripe: one per live status code (1 to 5), plus the removal counts.
 const FIELDS: usize = 8;
+/// Records taken out of the table by any path (expiry, sweeps, `remove`); code 0 is the empty
+/// word, which no live record has, so its slot is free for this.
+const REMOVED_FIELD: usize = 0;
 const EXPIRED_FIELD: usize = 7;
 
 pub(crate) struct StatusCounters {
@@ -44,6 +47,8 @@ impl StatusCounters {
         }
         if word::is_live(to) {
             fields[to as usize].fetch_add(1, Ordering::Relaxed);
+        } else if word::is_live(from) {
+            fields[REMOVED_FIELD].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -68,6 +73,11 @@ impl StatusCounters {
             return 0;
         }
         self.sum(word::status_code(status) as usize)
+    }
+
+    /// Records removed from the table, by any path, since the store was built.
+    pub(crate) fn removed_total(&self) -> u64 {
+        self.sum(REMOVED_FIELD)
     }
 
     /// Records removed by expiry since the store was built.

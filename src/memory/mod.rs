@@ -299,12 +299,11 @@ impl MemoryStore {
         self.clock.now_ms().saturating_sub(self.origin).max(1)
     }
 
-    /// An upper bound of [`now`](Self::now) that is cheaper to read (see [`Now`]).
-    fn now_upper_bound(&self) -> u64 {
-        self.clock
-            .now_ms_upper_bound()
-            .saturating_sub(self.origin)
-            .max(1)
+    /// An upper bound of [`now`](Self::now) that is cheaper to read, if the clock has one
+    /// (see [`Now`]).
+    fn now_upper_bound(&self) -> Option<u64> {
+        let bound = self.clock.now_ms_upper_bound()?;
+        Some(bound.saturating_sub(self.origin).max(1))
     }
 
     /// True if the word's deadline has passed at `now`.

@@ -5,7 +5,8 @@
 //! precise clock reading costs as much as a cache miss, so an operation first compares the
 //! deadline with the clock's cheap upper bound ([`Clock::now_ms_upper_bound`]): if even that
 //! is earlier, the deadline has not passed. Only a deadline within the bound's margin, or a
-//! write that computes a new deadline, reads the precise clock, once per operation.
+//! write that computes a new deadline, reads the precise clock, once per operation. A clock
+//! without a cheap bound is read precisely once per operation, as before.
 //!
 //! [`Clock::now_ms_upper_bound`]: crate::Clock::now_ms_upper_bound
 
@@ -48,8 +49,10 @@ impl<'s> Now<'s> {
         if precise != 0 {
             return precise >= deadline;
         }
-        if self.store.now_upper_bound() < deadline {
-            return false;
+        if let Some(bound) = self.store.now_upper_bound() {
+            if bound < deadline {
+                return false;
+            }
         }
         self.get() >= deadline
     }

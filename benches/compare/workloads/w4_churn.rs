@@ -113,10 +113,10 @@ impl Visitor for ChurnRun<'_> {
             let ranges: Vec<_> = (0..threads)
                 .map(|t| plan.churn_ids * t / threads..plan.churn_ids * (t + 1) / threads)
                 .collect();
-            let (elapsed, won) = run_threads(ranges, |thread, range| {
+            let (elapsed, _) = run_threads(ranges, |thread, range| {
                 handle.block_on(async {
                     let mut id = String::with_capacity(ID_LEN);
-                    for index in range.clone() {
+                    for index in range {
                         id.clear();
                         push_uuid_like(&mut id, index as u64 | 3 << 60);
                         let key = Key { id: &id, hash: 0 };
@@ -128,13 +128,9 @@ impl Visitor for ChurnRun<'_> {
                         }
                         progress.completed(thread);
                     }
-                    range.len()
                 })
             });
             progress.churn_over();
-            if won.iter().sum::<usize>() != plan.churn_ids {
-                violated(format_args!("{}: churn lost claims", kind.label()));
-            }
             let held_at_end = store.present();
             std::thread::sleep(plan.churn_idle);
             let churn = Churn {
