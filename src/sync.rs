@@ -122,6 +122,15 @@ pub(crate) mod epoch {
         crossbeam_epoch::pin().flush();
     }
 
+    /// Runs `rounds` flushes. crossbeam-epoch frees a bounded number of deferred bags per
+    /// collection (8 bags of up to 64 objects), so a burst of retirements is freed only as
+    /// fast as threads pin; a caller that retired many objects drives the queue down itself.
+    pub(crate) fn drain(rounds: usize) {
+        for _ in 0..rounds {
+            flush();
+        }
+    }
+
     /// A raw pointer that may be moved into a deferred function.
     struct SendPtr<T>(*mut T);
     // SAFETY: the pointee is only touched by the deferred free, which runs once, after every
@@ -195,4 +204,8 @@ pub(crate) mod epoch {
     }
 
     pub(crate) fn flush() {}
+
+    pub(crate) fn drain(rounds: usize) {
+        let _ = rounds;
+    }
 }

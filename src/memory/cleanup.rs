@@ -138,9 +138,7 @@ impl MemoryStore {
         #[cfg(not(loom))]
         {
             let removed = self.counters.removed_total();
-            for _ in 0..self.trimmer.flush_rounds(removed) {
-                epoch::flush();
-            }
+            epoch::drain(self.trimmer.flush_rounds(removed));
             self.trimmer.maybe_trim(removed);
         }
     }

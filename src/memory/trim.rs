@@ -119,11 +119,9 @@ impl Trimmer {
         true
     }
 
-    /// How many pin-and-flush rounds [`MemoryStore::compact`] should run so that records
-    /// removed since its last call are actually freed. crossbeam-epoch frees a bounded number
-    /// of deferred bags per collection (8 bags of up to 64 objects), and a record retires up
-    /// to two objects (itself and its cell): without these rounds, an idle store would free a
-    /// burst of removals only as fast as later operations happen to pin.
+    /// How many epoch flushes (`sync::epoch::drain`) [`MemoryStore::compact`] should run so
+    /// that records removed since its last call are actually freed: each flush frees up to
+    /// 512 objects and a record retires up to two (itself and its cell).
     pub(super) fn flush_rounds(&self, removed_total: u64) -> usize {
         let since =
             removed_total.saturating_sub(self.flushed_at.swap(removed_total, Ordering::Relaxed));
